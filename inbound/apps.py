@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class InboundConfig(AppConfig):
+    name = "inbound"
+    verbose_name = _("Platform")
+
+    def ready(self) -> None:
+        from inbound import audit, roles
+
+        audit.connect_login_signals()
+        # Apps added later bring new permissions; keep the roles' grants in step after migrate.
+        post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="inbound.roles_sync")

@@ -1,0 +1,1 @@
+"""Shared helpers, one module per topic (no grab-bag utils)."""

@@ -1,0 +1,110 @@
+"""Typed readers for settings that come from the environment.
+
+Every failure names the variable, so a bad deployment says exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
+import dj_email_url
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_database(name: str, default_sqlite: Path) -> dict[str, Any]:
+    """DATABASES['default'] from a URL; SQLite file by default."""
+    raw = env_str(name)
+    if not raw:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(default_sqlite),
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "TEST": {"NAME": str(default_sqlite.with_name("test.sqlite3"))},
+        }
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=60))
+    except ValueError as error:  # UnknownSchemeError and ParseError are ValueErrors
+        raise ImproperlyConfigured(
+            f"{name} is not a valid database URL ({error}); expected e.g. "
+            "postgres://user:password@host:5432/inbound or sqlite:////path/db.sqlite3."
+        ) from None
+    if config["ENGINE"] != "django.db.backends.sqlite3" and not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} must name a database, e.g. .../inbound.")
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["CONN_HEALTH_CHECKS"] = True
+        # /readyz and request threads must never hang on an unreachable server.
+        config.setdefault("OPTIONS", {})["connect_timeout"] = 5
+    return config
+
+
+def env_email(name: str, default_dir: Path) -> dict[str, Any]:
+    """Django EMAIL_* settings from a URL; files under var/mail/ by default."""
+    raw = env_str(name)
+    if not raw:
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(default_dir),
+        }
+    scheme = urlsplit(raw).scheme
+    if scheme not in {"smtp", "smtps", "submission", "console", "file", "memory", "dummy"}:
+        raise ImproperlyConfigured(
+            f"{name} has an unknown scheme {scheme!r}; expected smtp://user:password@host:587"
+            "/?tls=True, smtps://…, console:// or file:///path."
+        )
+    try:
+        parsed = dj_email_url.parse(raw)
+    except (ValueError, KeyError) as error:
+        raise ImproperlyConfigured(f"{name} is not a valid email URL: {error}") from None
+    return {key: value for key, value in parsed.items() if value not in (None, "")}
+
+
+def env_redis_url(name: str) -> str:
+    raw = env_str(name)
+    if raw and urlsplit(raw).scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(f"{name} must start with redis:// or rediss://, got {raw!r}.")
+    return raw

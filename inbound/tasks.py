@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from inbound.models import WorkerHeartbeat
+
+
+@shared_task(bind=True)
+def heartbeat(self, *, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Record that a worker consumed this queue now (beat sends one per queue)."""
+    WorkerHeartbeat.objects.update_or_create(
+        name=name[:100],
+        defaults={"beat_at": timezone.now(), "worker": (self.request.hostname or "")[:200]},
+    )
+
+
+@shared_task
+def login_attempts_prune() -> None:
+    """Drop lockout records older than the cool-off: they only serve the lockout itself."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    cutoff = timezone.now() - timezone.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()

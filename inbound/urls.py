@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from inbound import api, views
+
+admin.site.site_header = settings.INSTITUTION["name"]
+admin.site.site_title = settings.INSTITUTION["name"]
+admin.site.index_title = _("Citizen engagement")
+
+api_v1 = [
+    path("me/", api.MeView.as_view(), name="me"),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+]
+
+urlpatterns += i18n_patterns(
+    path("", views.home, name="home"),
+    path(_("accessibility/"), views.accessibility_statement, name="accessibility"),
+    path(_("privacy/"), views.privacy_policy, name="privacy"),
+    path(_("legal-notice/"), views.legal_notice, name="legal-notice"),
+    path("admin/", admin.site.urls),
+)
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
