@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -11,3 +12,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inbound.settings")
 app = Celery("inbound")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
+    # kombu's filesystem transport (the no-server default) expects its folders to exist.
+    if str(sender.conf.broker_url).startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+            folder = sender.conf.broker_transport_options.get(key)
+            if folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)

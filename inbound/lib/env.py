@@ -64,7 +64,8 @@ def env_database(name: str, default_sqlite: Path) -> dict[str, Any]:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(default_sqlite),
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-            "TEST": {"NAME": str(default_sqlite.with_name("test.sqlite3"))},
+            # A file (not memory) so a real worker process can share it; one per test run.
+            "TEST": {"NAME": str(default_sqlite.with_name(f"test-{os.getpid()}.sqlite3"))},
         }
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=60))

@@ -22,12 +22,12 @@ DROP FUNCTION IF EXISTS inbound_audit_append_only();
 def forwards(apps, schema_editor):
     # SQLite is the development database only; the model refuses changes there.
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER)
+        schema_editor.execute(TRIGGER, params=None)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):

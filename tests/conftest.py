@@ -1,0 +1,93 @@
+"""Shared fixtures: named staff personas, one per role (healthchecks-style alice/bob)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from inbound.roles import Role
+from tests.factories import StaffFactory
+
+
+def _staff(role: Role, username: str) -> Any:
+    return StaffFactory(username=username, roles=[role])
+
+
+@pytest.fixture
+def editor(db: None) -> Any:
+    return _staff(Role.EDITOR, "lucia")
+
+
+@pytest.fixture
+def marketer(db: None) -> Any:
+    return _staff(Role.MARKETER, "javier")
+
+
+@pytest.fixture
+def analyst(db: None) -> Any:
+    return _staff(Role.ANALYST, "carmen")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    return _staff(Role.ADMINISTRATOR, "andres")
+
+
+@pytest.fixture
+def personas(editor: Any, marketer: Any, analyst: Any, admin_user: Any) -> dict[Role, Any]:
+    return {Role.EDITOR: editor, Role.MARKETER: marketer, Role.ANALYST: analyst,
+            Role.ADMINISTRATOR: admin_user}
+
+
+def _database_url(settings_dict: dict[str, Any]) -> str:
+    from urllib.parse import quote
+
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    credentials = quote(settings_dict.get("USER") or "")
+    if settings_dict.get("PASSWORD"):
+        credentials += ":" + quote(settings_dict["PASSWORD"])
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{credentials}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """A real `celery -A inbound worker` process on the configured broker and the test database.
+
+    Tests using it must commit their data (`django_db(transaction=True)`) so the worker sees it.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        url = _database_url(connection.settings_dict)
+    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "inbound", "worker", "--pool", "solo",
+         "-Q", "default,email,tracking", "--loglevel", "INFO", "--without-mingle",
+         "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+

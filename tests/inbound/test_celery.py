@@ -1,0 +1,74 @@
+"""Tasks run in a real worker, and only for transactions that committed."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from inbound.celery import app
+from inbound.models import WorkerHeartbeat
+from inbound.tasks import heartbeat
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+class Rollback(Exception):
+    pass
+
+
+def wait_for_row(name: str, timeout: float = 60.0) -> WorkerHeartbeat | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = WorkerHeartbeat.objects.filter(name=name).first()
+        if row is not None:
+            return row
+        time.sleep(0.2)
+    return None
+
+
+def test_task_enqueued_in_committed_transaction_runs_in_the_worker(
+    celery_worker_process: Any,
+) -> None:
+    name = f"committed-{uuid.uuid4().hex}"
+    with transaction.atomic():
+        heartbeat.delay_on_commit(name=name)
+        # Nothing is sent before the commit: the worker cannot have seen it yet.
+        assert not WorkerHeartbeat.objects.filter(name=name).exists()
+
+    row = wait_for_row(name)
+    assert row is not None, "the worker never ran the committed task"
+    assert row.worker.startswith("test-")  # written by the worker process, not by us
+
+
+def test_task_enqueued_in_rolled_back_transaction_never_runs(celery_worker_process: Any) -> None:
+    lost = f"rolled-back-{uuid.uuid4().hex}"
+    sentinel = f"sentinel-{uuid.uuid4().hex}"
+    with pytest.raises(Rollback), transaction.atomic():
+        heartbeat.delay_on_commit(name=lost)
+        raise Rollback
+
+    # The single-threaded worker takes messages in order: once the sentinel sent after it has
+    # run, the rolled-back task would have run too had it ever been sent.
+    with transaction.atomic():
+        heartbeat.delay_on_commit(name=sentinel)
+    assert wait_for_row(sentinel) is not None
+    assert not WorkerHeartbeat.objects.filter(name=lost).exists()
+
+
+def test_broker_is_redis_when_redis_url_is_set() -> None:
+    expected = "redis" if settings.REDIS_URL else "filesystem"
+    assert app.conf.broker_url.split("://")[0] == expected
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert {q.name for q in app.conf.task_queues} == {"default", "email", "tracking"}
+
+
+def test_every_periodic_task_is_a_registered_task() -> None:
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]

@@ -1,0 +1,96 @@
+"""The four staff roles, what each may open in the admin, and the permission API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from inbound.roles import Role, has_role, user_roles
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrations_create_the_four_roles() -> None:
+    assert set(Group.objects.values_list("name", flat=True)) >= {r.value for r in Role}
+
+
+def test_editor_may_edit_legal_texts_but_not_read_the_audit_log() -> None:
+    perms = set(Group.objects.get(name="Editor").permissions.values_list("codename", flat=True))
+    assert {"change_legalpage", "change_accessibilitystatement"} <= perms
+    assert "view_auditentry" not in perms
+
+
+def test_analyst_holds_no_write_permission() -> None:
+    perms = Group.objects.get(name="Analyst").permissions.values_list("codename", flat=True)
+    assert all(codename.startswith("view_") for codename in perms)
+
+
+def test_administrator_holds_every_permission() -> None:
+    from django.contrib.auth.models import Permission
+
+    assert Group.objects.get(name="Administrator").permissions.count() == Permission.objects.count()
+
+
+def test_has_role_needs_an_active_staff_member(editor: Any) -> None:
+    assert has_role(editor, Role.EDITOR)
+    assert not has_role(editor, Role.MARKETER)
+    editor.is_active = False
+    assert not has_role(editor, Role.EDITOR)
+    outsider = StaffFactory(username="vecino", is_staff=False, roles=[Role.EDITOR])
+    assert not has_role(outsider, Role.EDITOR)
+
+
+def test_superuser_holds_every_role() -> None:
+    root = StaffFactory(username="root", is_superuser=True)
+    assert user_roles(root) == set(Role)
+
+
+# Every staff URL against every role: (url name, args) -> roles that may open it.
+STAFF_URLS: list[tuple[str, tuple[Any, ...], set[Role]]] = [
+    ("admin:index", (), set(Role)),
+    ("admin:inbound_legalpage_changelist", (), {Role.EDITOR, Role.ADMINISTRATOR}),
+    ("admin:inbound_accessibilitystatement_changelist", (), {Role.EDITOR, Role.ADMINISTRATOR}),
+    ("admin:inbound_auditentry_changelist", (), {Role.ADMINISTRATOR}),
+    ("admin:auth_user_changelist", (), {Role.ADMINISTRATOR}),
+    ("admin:auth_group_changelist", (), {Role.ADMINISTRATOR}),
+    ("admin:axes_accessattempt_changelist", (), {Role.ADMINISTRATOR}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "allowed"), STAFF_URLS, ids=[u[0] for u in STAFF_URLS])
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_staff_url_is_open_exactly_to_its_roles(
+    client: Client, personas: dict[Role, Any], role: Role, name: str, args: tuple[Any, ...],
+    allowed: set[Role],
+) -> None:
+    client.force_login(personas[role])
+    response = client.get(reverse(name, args=args))
+    assert response.status_code == (200 if role in allowed else 403)
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client: Client) -> None:
+    for name, args, _allowed in STAFF_URLS:
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+def test_audit_log_cannot_be_changed_even_by_an_administrator(
+    client: Client, admin_user: Any
+) -> None:
+    from inbound.audit import audit_record
+
+    entry = audit_record(action="contact_viewed", actor=admin_user, detail={"contact": 7})
+    client.force_login(admin_user)
+    change = client.get(reverse("admin:inbound_auditentry_change", args=[entry.pk]))
+    assert change.status_code == 200
+    assert b'type="submit"' not in change.content.split(b'id="content-main"')[1]
+    delete = client.post(reverse("admin:inbound_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    assert delete.status_code == 403
+    add = client.get(reverse("admin:inbound_auditentry_add"))
+    assert add.status_code == 403
