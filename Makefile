@@ -29,13 +29,14 @@ run: install
 	@echo
 	$(VENV)/bin/honcho --no-prefix start --no-colour -f Procfile.dev
 
-## test: lint, migrations check, and the whole pytest suite (unit, integration, browser)
+## test: lint (ruff, mypy), migrations check, and the whole pytest suite (unit, integration, browser)
 test: install lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## bench: run a benchmark, e.g. `make bench NAME=http`
 bench: install

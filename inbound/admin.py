@@ -40,11 +40,29 @@ class LegalPageAdmin(admin.ModelAdmin):
 class AccessibilityStatementAdmin(admin.ModelAdmin):
     list_display = ("__str__", "compliance", "reviewed_on")
     fieldsets = (
-        (_("Compliance"), {"fields": ("compliance", "standard", "non_accessible_content",
-                                      "accessible_alternatives")}),
+        (
+            _("Compliance"),
+            {
+                "fields": (
+                    "compliance",
+                    "standard",
+                    "non_accessible_content",
+                    "accessible_alternatives",
+                )
+            },
+        ),
         (_("Preparation"), {"fields": ("prepared_on", "method", "reviewed_on")}),
-        (_("Feedback and complaints"), {"fields": ("responsible_unit", "contact_email",
-                                                   "contact_phone", "complaints_procedure")}),
+        (
+            _("Feedback and complaints"),
+            {
+                "fields": (
+                    "responsible_unit",
+                    "contact_email",
+                    "contact_phone",
+                    "complaints_procedure",
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

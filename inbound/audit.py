@@ -52,9 +52,7 @@ def _on_login_failed(
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()
-    audit_record(
-        action="login_failed", obj=user, request=request, detail={"username": username}
-    )
+    audit_record(action="login_failed", obj=user, request=request, detail={"username": username})
 
 
 def _on_locked_out(sender: Any, request: HttpRequest, username: str, **kwargs: Any) -> None:

@@ -107,11 +107,12 @@ def demo_seed(*, with_passwords: bool) -> list[tuple[DemoStaff, bool]]:
                 "is_staff": True,
             },
         )
-        if created or with_passwords:
-            if with_passwords:
-                user.set_password(person.password)
-            else:
-                user.set_unusable_password()
+        if with_passwords:
+            user.set_password(person.password)
+            user.save()
+        elif created or user.check_password(person.password):
+            # Never leave a published demo password usable outside DEBUG.
+            user.set_unusable_password()
             user.save()
         assign_roles(user, [person.role])
         staff.append((person, created))

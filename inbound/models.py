@@ -43,7 +43,9 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.action} {self.object_repr}"
@@ -62,8 +64,26 @@ def sanitize_html(html: str) -> str:
     return nh3.clean(
         html,
         tags={
-            "p", "br", "h2", "h3", "h4", "ul", "ol", "li", "a", "strong", "em", "blockquote",
-            "table", "thead", "tbody", "tr", "th", "td", "caption", "abbr",
+            "p",
+            "br",
+            "h2",
+            "h3",
+            "h4",
+            "ul",
+            "ol",
+            "li",
+            "a",
+            "strong",
+            "em",
+            "blockquote",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+            "caption",
+            "abbr",
         },
         attributes={"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}},
         url_schemes={"https", "http", "mailto", "tel"},
@@ -72,7 +92,7 @@ def sanitize_html(html: str) -> str:
 
 
 class LegalPage(models.Model):
-    """An institutional text staff edit in the admin (privacy policy, legal notice), per language."""
+    """An institutional text staff edit in the admin (privacy policy, legal notice)."""
 
     class Kind(models.TextChoices):
         PRIVACY = "privacy", _("Privacy policy")
@@ -88,14 +108,13 @@ class LegalPage(models.Model):
         verbose_name = _("legal page")
         verbose_name_plural = _("legal pages")
         constraints = [
-            models.UniqueConstraint(fields=["kind", "language"], name="legalpage_kind_language_uniq")
+            models.UniqueConstraint(
+                fields=["kind", "language"], name="legalpage_kind_language_uniq"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.language})"
-
-    def clean(self) -> None:
-        self.body = sanitize_html(self.body)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Sanitised on every write path, not only through the admin form.
@@ -116,7 +135,10 @@ class AccessibilityStatement(models.Model):
         THIRD_PARTY = "third-party", _("assessment by a third party")
 
     compliance = models.CharField(
-        _("compliance status"), max_length=16, choices=Compliance.choices, default=Compliance.PARTIAL
+        _("compliance status"),
+        max_length=16,
+        choices=Compliance.choices,
+        default=Compliance.PARTIAL,
     )
     standard = models.CharField(
         _("standard"), max_length=200, default="UNE-EN 301549:2022 (WCAG 2.1 AA)"
@@ -124,13 +146,16 @@ class AccessibilityStatement(models.Model):
     non_accessible_content = models.TextField(
         _("non-accessible content"),
         blank=True,
-        help_text=_("One item per line: what is not accessible and why (non-compliance, "
-                    "disproportionate burden, or outside the scope of the law)."),
+        help_text=_(
+            "One item per line: what is not accessible and why (non-compliance, "
+            "disproportionate burden, or outside the scope of the law)."
+        ),
     )
     accessible_alternatives = models.TextField(_("accessible alternatives"), blank=True)
     prepared_on = models.DateField(_("statement prepared on"))
-    method = models.CharField(_("preparation method"), max_length=16, choices=Method.choices,
-                              default=Method.SELF)
+    method = models.CharField(
+        _("preparation method"), max_length=16, choices=Method.choices, default=Method.SELF
+    )
     reviewed_on = models.DateField(_("last reviewed on"))
     contact_email = models.EmailField(_("contact email"))
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)

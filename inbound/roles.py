@@ -102,7 +102,7 @@ def user_roles(user: Any) -> set[Role]:
         return set()
     if user.is_superuser:
         return set(Role)
-    names = {name for name in user.groups.values_list("name", flat=True)}
+    names = set(user.groups.values_list("name", flat=True))
     return {role for role in Role if role.value in names}
 
 

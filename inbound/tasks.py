@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -21,5 +23,5 @@ def login_attempts_prune() -> None:
     from axes.models import AccessAttempt
     from django.conf import settings
 
-    cutoff = timezone.now() - timezone.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    cutoff = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()

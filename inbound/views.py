@@ -73,7 +73,7 @@ def _probe_broker() -> None:
         finally:
             client.close()
     elif scheme == "filesystem":
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=folder, prefix=".probe-")
         os.close(fd)

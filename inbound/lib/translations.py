@@ -44,21 +44,32 @@ def python_messages(source: str) -> Iterator[Message]:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        name = (
+            func.id
+            if isinstance(func, ast.Name)
+            else func.attr
+            if isinstance(func, ast.Attribute)
+            else ""
+        )
+        args = [
+            a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+        ]
         if len(args) == len(node.args) and (message := _message(name, args)):
             yield message
 
 
 def template_messages(source: str, origin: str = "") -> Iterator[Message]:
     code = templatize(source, origin=origin)
-    tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
-              if t.type not in {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT}]
+    tokens = [
+        t
+        for t in tokenize.generate_tokens(io.StringIO(code).readline)
+        if t.type not in {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT}
+    ]
     for i, token in enumerate(tokens[:-1]):
         if token.type != tokenize.NAME or tokens[i + 1].string != "(":
             continue
         args: list[str] = []
-        for arg in tokens[i + 2:]:
+        for arg in tokens[i + 2 :]:
             if arg.type == tokenize.STRING:
                 args.append(ast.literal_eval(arg.string))
             elif arg.string != ",":
@@ -71,7 +82,9 @@ def source_files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         if SKIP_DIRS.intersection(path.relative_to(root).parts[:-1]) or not path.is_file():
             continue
-        if path.suffix in {".py", ".html", ".txt"} and (path.suffix == ".py" or "templates" in path.parts):
+        if path.suffix in {".py", ".html", ".txt"} and (
+            path.suffix == ".py" or "templates" in path.parts
+        ):
             yield path
 
 
@@ -100,7 +113,8 @@ def untranslated(root: Path, language: str) -> list[tuple[Message, list[str]]]:
     done = {
         (entry.msgctxt or "", entry.msgid, entry.msgid_plural or "")
         for entry in catalogue
-        if not entry.obsolete and "fuzzy" not in entry.flags
+        if not entry.obsolete
+        and "fuzzy" not in entry.flags
         and (entry.msgstr or (entry.msgstr_plural and all(entry.msgstr_plural.values())))
     }
     return [(m, where) for m, where in project_messages(root).items() if m not in done]
@@ -127,9 +141,13 @@ def catalogue_update(root: Path, language: str) -> tuple[int, int]:
         entry = existing.get((context, msgid, plural))
         occurrences = [(w, "") for w in sorted(set(where))]
         if entry is None:
-            entry = polib.POEntry(msgctxt=context or None, msgid=msgid, msgid_plural=plural,
-                                  msgstr="" if not plural else "",
-                                  msgstr_plural={0: "", 1: ""} if plural else {})
+            entry = polib.POEntry(
+                msgctxt=context or None,
+                msgid=msgid,
+                msgid_plural=plural,
+                msgstr="",
+                msgstr_plural={0: "", 1: ""} if plural else {},
+            )
             catalogue.append(entry)
             added += 1
         entry.occurrences = occurrences

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         staff = demo_seed(with_passwords=settings.DEBUG)
-        self.stdout.write(self.style.SUCCESS(f"Demo institution ready: {settings.INSTITUTION['name']}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo institution ready: {settings.INSTITUTION['name']}")
+        )
         self.stdout.write(f"Staff sign-in: {settings.SITE_URL}/es/admin/")
         for person, created in staff:
             secret = person.password if settings.DEBUG else "(set with manage.py changepassword)"

@@ -12,7 +12,9 @@ class Command(BaseCommand):
     help = "Add new translatable strings to locale/<lang>/django.po (no GNU gettext needed)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--check", action="store_true", help="List untranslated Spanish strings.")
+        parser.add_argument(
+            "--check", action="store_true", help="List untranslated Spanish strings."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         root = settings.BASE_DIR
