@@ -22,6 +22,7 @@ from inbound.lib.env import (
     env_list,
     env_redis_url,
     env_str,
+    redis_other_db,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +47,8 @@ else:
     SECRET_KEY = SECRET_KEY or "django-insecure-development-only-never-use-in-production-0123456789"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
+# Old keys keep signed links and sessions valid while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -79,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "inbound.lib.requestid.RequestIdMiddleware",
+    # Before anything that validates the Host header: orchestrators probe by pod IP.
+    "inbound.lib.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,10 +126,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
+    # The cache gets its own Redis database: cache.clear() flushes its whole database, and must
+    # never take the broker's queued tasks with it.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": env_redis_url("REDIS_CACHE_URL") or redis_other_db(REDIS_URL),
             "KEY_PREFIX": "inbound",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
@@ -215,6 +222,7 @@ else:
         "control_folder": str(_broker_dir / "control"),
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # worker and beat log through LOGGING (JSON in production)
 CELERY_RESULT_BACKEND = None  # tasks report through the database, not result messages
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

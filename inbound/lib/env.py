@@ -109,3 +109,11 @@ def env_redis_url(name: str) -> str:
     if raw and urlsplit(raw).scheme not in {"redis", "rediss"}:
         raise ImproperlyConfigured(f"{name} must start with redis:// or rediss://, got {raw!r}.")
     return raw
+
+
+def redis_other_db(url: str) -> str:
+    """The same Redis server, next database number (0 → 1): keeps cache and broker apart."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    db = int(path) if path.isdigit() else 0
+    return parts._replace(path=f"/{(db + 1) % 16}").geturl()

@@ -24,11 +24,10 @@ class RequestIdMiddleware:
         # A client-chosen id is kept only if it cannot forge log structure.
         request_id = incoming if _SAFE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        # Not reset on the way out: Django logs 4xx/5xx responses after the middleware returns,
+        # and those lines must carry the id too. The next request sets its own.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 

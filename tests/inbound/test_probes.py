@@ -63,3 +63,19 @@ def test_readyz_does_not_hang_on_a_broker_that_never_answers(
     assert response.status_code == 503
     assert response.json()["down"] == ["broker"]
     assert elapsed < 10, f"/readyz took {elapsed:.1f}s"
+
+
+@pytest.mark.django_db
+def test_probes_answer_a_host_that_is_not_allowed(client: Client) -> None:
+    # Orchestrators probe by pod IP, which is never in ALLOWED_HOSTS.
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/es/", HTTP_HOST="10.1.2.3:8000").status_code == 400
+
+
+@pytest.mark.django_db
+def test_readyz_does_not_reveal_hosts_or_ports(client: Client) -> None:
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+        body = client.get("/readyz").content.decode()
+    assert "127.0.0.1" not in body
+    assert ":1" not in body

@@ -1,0 +1,51 @@
+"""The typed environment readers behind settings."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from inbound.lib.env import env_bool, env_database, env_email, env_list, redis_other_db
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("yes", True), ("Off", False), ("", False)])
+def test_env_bool_reads_the_usual_spellings(
+    monkeypatch: pytest.MonkeyPatch, raw: str, value: bool
+) -> None:
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", default=not value) is value
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTS", " a.example, ,b.example ")
+    assert env_list("HOSTS") == ["a.example", "b.example"]
+
+
+def test_postgres_url_gets_health_checks_and_a_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("DB", "postgres://u:p@db.internal:5433/inbound")
+    config = env_database("DB", default_sqlite=tmp_path)  # type: ignore[arg-type]
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 5433, "inbound")
+    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_email_url_becomes_smtp_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("MAIL", "smtp://buzon:secreto@smtp.example:587/?tls=True")
+    config = env_email("MAIL", default_dir=tmp_path)  # type: ignore[arg-type]
+    assert config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (config["EMAIL_HOST"], config["EMAIL_PORT"]) == ("smtp.example", 587)
+    assert config["EMAIL_USE_TLS"] is True
+
+
+def test_bad_email_url_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("MAIL", "carrier-pigeon://loft")
+    with pytest.raises(ImproperlyConfigured, match="MAIL has an unknown scheme"):
+        env_email("MAIL", default_dir=tmp_path)  # type: ignore[arg-type]
+
+
+def test_cache_uses_another_redis_database_than_the_broker() -> None:
+    assert redis_other_db("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
+    assert redis_other_db("redis://:pw@r.internal:6379") == "redis://:pw@r.internal:6379/1"
