@@ -36,8 +36,12 @@ def admin_user(db: None) -> Any:
 
 @pytest.fixture
 def personas(editor: Any, marketer: Any, analyst: Any, admin_user: Any) -> dict[Role, Any]:
-    return {Role.EDITOR: editor, Role.MARKETER: marketer, Role.ANALYST: analyst,
-            Role.ADMINISTRATOR: admin_user}
+    return {
+        Role.EDITOR: editor,
+        Role.MARKETER: marketer,
+        Role.ANALYST: analyst,
+        Role.ADMINISTRATOR: admin_user,
+    }
 
 
 def _database_url(settings_dict: dict[str, Any]) -> str:
@@ -72,9 +76,24 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: Any) -> Any:
         url = _database_url(connection.settings_dict)
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "inbound", "worker", "--pool", "solo",
-         "-Q", "default,email,tracking", "--loglevel", "INFO", "--without-mingle",
-         "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "inbound",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            "default,email,tracking",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         cwd=Path(__file__).resolve().parents[1],
         env={**os.environ, "DATABASE_URL": url},
         stdout=log,
@@ -90,4 +109,3 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: Any) -> Any:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-

@@ -20,8 +20,11 @@ LOGIN = "/es/admin/login/"
 
 
 def login(client: Client, username: str, password: str) -> Any:
-    return client.post(LOGIN, {"username": username, "password": password, "next": "/es/admin/"},
-                       REMOTE_ADDR="203.0.113.9")
+    return client.post(
+        LOGIN,
+        {"username": username, "password": password, "next": "/es/admin/"},
+        REMOTE_ADDR="203.0.113.9",
+    )
 
 
 def test_successful_login_is_audited_with_a_hashed_ip(client: Client, marketer: Any) -> None:
@@ -72,9 +75,15 @@ def test_audit_entries_cannot_be_changed_or_deleted(admin_user: Any) -> None:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
 def test_database_refuses_to_rewrite_the_audit_log(admin_user: Any) -> None:
     entry = audit_record(action="contact_viewed", actor=admin_user)
-    for statement in ("UPDATE inbound_auditentry SET action = 'x'", "DELETE FROM inbound_auditentry"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-                connection.cursor() as cursor:
+    for statement in (
+        "UPDATE inbound_auditentry SET action = 'x'",
+        "DELETE FROM inbound_auditentry",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(statement)
     assert AuditEntry.objects.get(pk=entry.pk).action == "contact_viewed"
 

@@ -26,8 +26,12 @@ def test_seed_demo_creates_one_working_account_per_role_and_prints_it() -> None:
     output = seed()
     users = get_user_model().objects.filter(is_staff=True)
     assert users.count() == 4
-    for username, role in (("editora", Role.EDITOR), ("marketing", Role.MARKETER),
-                           ("analista", Role.ANALYST), ("admin", Role.ADMINISTRATOR)):
+    for username, role in (
+        ("editora", Role.EDITOR),
+        ("marketing", Role.MARKETER),
+        ("analista", Role.ANALYST),
+        ("admin", Role.ADMINISTRATOR),
+    ):
         password = f"demo-{username}-2026"
         assert f"{username}" in output and password in output
         request = RequestFactory().post("/es/admin/login/")

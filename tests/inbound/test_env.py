@@ -8,7 +8,9 @@ from django.core.exceptions import ImproperlyConfigured
 from inbound.lib.env import env_bool, env_database, env_email, env_list, redis_other_db
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1", True), ("yes", True), ("Off", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1", True), ("yes", True), ("Off", False), ("", False)]
+)
 def test_env_bool_reads_the_usual_spellings(
     monkeypatch: pytest.MonkeyPatch, raw: str, value: bool
 ) -> None:
@@ -40,7 +42,9 @@ def test_email_url_becomes_smtp_settings(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert config["EMAIL_USE_TLS"] is True
 
 
-def test_bad_email_url_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_bad_email_url_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
     monkeypatch.setenv("MAIL", "carrier-pigeon://loft")
     with pytest.raises(ImproperlyConfigured, match="MAIL has an unknown scheme"):
         env_email("MAIL", default_dir=tmp_path)  # type: ignore[arg-type]

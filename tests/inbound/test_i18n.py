@@ -12,14 +12,16 @@ from inbound.lib.translations import project_messages, template_messages, untran
 def test_every_template_and_code_string_has_a_spanish_translation() -> None:
     missing = untranslated(Path(settings.BASE_DIR), "es")
     report = "\n".join(f"  {where[0]}: {msgid!r}" for (_ctx, msgid, _pl), where in missing)
-    assert not missing, f"{len(missing)} strings have no Spanish translation in " \
+    assert not missing, (
+        f"{len(missing)} strings have no Spanish translation in "
         f"locale/es/LC_MESSAGES/django.po (run `make messages`):\n{report}"
+    )
 
 
 def test_extraction_sees_translate_and_blocktranslate_in_templates() -> None:
     source = (
         '{% load i18n %}{% translate "Home" %}'
-        '{% blocktranslate with name=x %}Hello {{ name }}{% endblocktranslate %}'
+        "{% blocktranslate with name=x %}Hello {{ name }}{% endblocktranslate %}"
         '{% translate "May" context "month" %}'
     )
     found = set(template_messages(source))

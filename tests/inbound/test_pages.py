@@ -58,9 +58,13 @@ def test_accessibility_statement_has_the_fields_rd_1112_2018_asks_for(
     response = client.get("/es/accesibilidad/")
     html = response.content.decode()
     assert response.status_code == 200
-    for heading in ("Situación de cumplimiento", "Contenido no accesible",
-                    "Preparación de la presente declaración", "Observaciones y datos de contacto",
-                    "Procedimiento de reclamación"):
+    for heading in (
+        "Situación de cumplimiento",
+        "Contenido no accesible",
+        "Preparación de la presente declaración",
+        "Observaciones y datos de contacto",
+        "Procedimiento de reclamación",
+    ):
         assert heading in html, heading
     assert "parcialmente conforme" in html
     assert "accesibilidad@villaclara.example" in html
@@ -114,7 +118,9 @@ def test_pages_send_security_headers_and_a_request_id(client: Client) -> None:
     assert len(response["X-Request-ID"]) == 32
 
 
-def test_a_sane_request_id_from_the_proxy_is_kept_and_a_hostile_one_replaced(client: Client) -> None:
+def test_a_sane_request_id_from_the_proxy_is_kept_and_a_hostile_one_replaced(
+    client: Client,
+) -> None:
     kept = client.get("/healthz", HTTP_X_REQUEST_ID="lb-1234abcd")
     assert kept["X-Request-ID"] == "lb-1234abcd"
     replaced = client.get("/healthz", HTTP_X_REQUEST_ID='x" level="CRITICAL')

@@ -65,7 +65,11 @@ STAFF_URLS: list[tuple[str, tuple[Any, ...], set[Role]]] = [
 @pytest.mark.parametrize(("name", "args", "allowed"), STAFF_URLS, ids=[u[0] for u in STAFF_URLS])
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_staff_url_is_open_exactly_to_its_roles(
-    client: Client, personas: dict[Role, Any], role: Role, name: str, args: tuple[Any, ...],
+    client: Client,
+    personas: dict[Role, Any],
+    role: Role,
+    name: str,
+    args: tuple[Any, ...],
     allowed: set[Role],
 ) -> None:
     client.force_login(personas[role])
@@ -90,7 +94,9 @@ def test_audit_log_cannot_be_changed_even_by_an_administrator(
     change = client.get(reverse("admin:inbound_auditentry_change", args=[entry.pk]))
     assert change.status_code == 200
     assert b'type="submit"' not in change.content.split(b'id="content-main"')[1]
-    delete = client.post(reverse("admin:inbound_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    delete = client.post(
+        reverse("admin:inbound_auditentry_delete", args=[entry.pk]), {"post": "yes"}
+    )
     assert delete.status_code == 403
     add = client.get(reverse("admin:inbound_auditentry_add"))
     assert add.status_code == 403

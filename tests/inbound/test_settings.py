@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -75,7 +77,9 @@ def test_malformed_url_or_number_names_the_variable(name: str, value: str, messa
 
 def test_logs_are_json_lines_with_request_id_when_debug_is_off() -> None:
     result = manage(
-        "shell", "-c", "import logging; logging.getLogger('inbound.test').warning('hola %s', 'mundo')",
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('inbound.test').warning('hola %s', 'mundo')",
         **PRODUCTION,
     )
     assert result.returncode == 0, result.stderr
