@@ -16,7 +16,7 @@ $(VENV)/.installed: $(PY) pyproject.toml
 
 ## install: create .venv if missing, install the project with its dev dependencies, compile translations
 install: $(VENV)/.installed
-	@mkdir -p var/mail
+	@mkdir -p var/mail var/static
 	@$(PY) manage.py translations_compile >/dev/null
 
 ## run: migrate, load the demo institution, serve web + Celery worker + beat (Ctrl-C stops all)
