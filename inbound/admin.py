@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from inbound.lib.pagecache import public_pages_invalidate
 from inbound.models import AccessibilityStatement, AuditEntry, LegalPage
 
 
@@ -30,14 +31,30 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class PublicContentAdmin(admin.ModelAdmin):
+    """Admin for models the public pages show: saving or deleting refreshes those pages."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        public_pages_invalidate()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        public_pages_invalidate()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        public_pages_invalidate()
+
+
 @admin.register(LegalPage)
-class LegalPageAdmin(admin.ModelAdmin):
+class LegalPageAdmin(PublicContentAdmin):
     list_display = ("kind", "language", "title", "updated_at")
     list_filter = ("kind", "language")
 
 
 @admin.register(AccessibilityStatement)
-class AccessibilityStatementAdmin(admin.ModelAdmin):
+class AccessibilityStatementAdmin(PublicContentAdmin):
     list_display = ("__str__", "compliance", "reviewed_on")
     fieldsets = (
         (

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from inbound.lib.pagecache import public_pages_invalidate
 from inbound.models import AccessibilityStatement, LegalPage
 from inbound.roles import Role, assign_roles
 
@@ -147,4 +148,5 @@ def demo_seed(*, with_passwords: bool) -> list[tuple[DemoStaff, bool]]:
             responsible_unit="Unidad de Accesibilidad del Ayuntamiento de Villaclara del Río",
             complaints_procedure=COMPLAINTS_ES,
         )
+    transaction.on_commit(public_pages_invalidate)
     return staff

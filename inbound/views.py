@@ -18,16 +18,19 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
+from inbound.lib.pagecache import public_page
 from inbound.models import AccessibilityStatement, LegalPage, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 PROBE_TIMEOUT = 3.0  # seconds; a probe still running by then counts as down
 
 
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "inbound/home.html")
 
 
+@public_page
 def accessibility_statement(request: HttpRequest) -> HttpResponse:
     statement = AccessibilityStatement.objects.order_by("-updated_at").first()
     return render(request, "inbound/accessibility.html", {"statement": statement})
@@ -41,10 +44,12 @@ def _legal_page(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, "inbound/legal_page.html", {"page": page})
 
 
+@public_page
 def privacy_policy(request: HttpRequest) -> HttpResponse:
     return _legal_page(request, LegalPage.Kind.PRIVACY)
 
 
+@public_page
 def legal_notice(request: HttpRequest) -> HttpResponse:
     return _legal_page(request, LegalPage.Kind.LEGAL_NOTICE)
 

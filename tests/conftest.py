@@ -10,6 +10,14 @@ from inbound.roles import Role
 from tests.factories import StaffFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache (cached public pages would leak between tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _staff(role: Role, username: str) -> Any:
     return StaffFactory(username=username, roles=[role])
 

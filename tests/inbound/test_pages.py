@@ -141,3 +141,48 @@ def test_server_error_page_is_in_spanish_and_renders_without_a_request() -> None
         html = render_to_string("500.html")
     assert "Algo ha fallado" in html
     assert '<html lang="es">' in html
+
+
+def test_public_page_is_served_from_the_cache_after_the_first_visit(
+    client: Client, demo: None, django_assert_num_queries: object
+) -> None:
+    first = client.get("/es/privacidad/").content
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        again = client.get("/es/privacidad/")
+    assert again.content == first
+    assert again["Content-Language"] == "es"
+    assert again["X-Request-ID"]
+
+
+def test_staff_edit_in_the_admin_shows_at_once_on_the_cached_page(
+    client: Client, demo: None, editor: object
+) -> None:
+    assert "Nuevo apartado" not in client.get("/es/privacidad/").content.decode()  # now cached
+    page = LegalPage.objects.get(kind="privacy", language="es")
+    staff = Client()
+    staff.force_login(editor)  # type: ignore[arg-type]
+    response = staff.post(
+        f"/es/admin/inbound/legalpage/{page.pk}/change/",
+        {
+            "kind": "privacy",
+            "language": "es",
+            "title": page.title,
+            "body": page.body + "<h2>Nuevo apartado</h2>",
+        },
+    )
+    assert response.status_code == 302
+    assert "Nuevo apartado" in client.get("/es/privacidad/").content.decode()
+
+
+def test_cached_page_is_per_language(client: Client, demo: None) -> None:
+    assert "Política de privacidad" in client.get("/es/privacidad/").content.decode()
+    assert "Privacy policy</h1>" in client.get("/en/privacy/").content.decode()
+
+
+def test_query_strings_share_the_cached_page(
+    client: Client, demo: None, django_assert_num_queries: object
+) -> None:
+    client.get("/es/privacidad/")
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        response = client.get("/es/privacidad/?utm_source=boletin&x=123")
+    assert "Política de privacidad" in response.content.decode()
