@@ -42,7 +42,7 @@ def test_english_home_links_back_to_the_spanish_page(client: Client) -> None:
     html = client.get("/en/").content.decode()
     assert '<html lang="en">' in html
     assert "What you can do here" in html
-    assert 'href="/es/" hreflang="es" lang="es">español</a>' in html
+    assert 'href="/es/" hreflang="es" lang="es">Español</a>' in html
 
 
 def test_language_switcher_points_to_the_same_page_in_the_other_language(
