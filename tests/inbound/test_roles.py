@@ -100,3 +100,37 @@ def test_audit_log_cannot_be_changed_even_by_an_administrator(
     assert delete.status_code == 403
     add = client.get(reverse("admin:inbound_auditentry_add"))
     assert add.status_code == 403
+
+
+def test_role_required_sends_strangers_to_login_and_refuses_other_roles(
+    rf: Any, editor: Any, analyst: Any
+) -> None:
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.http import HttpResponse
+
+    from inbound.roles import role_required
+
+    @role_required(Role.EDITOR)
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse("ok")
+
+    request = rf.get("/es/staff/thing/")
+    request.user = AnonymousUser()
+    assert view(request).status_code == 302
+    request.user = analyst
+    with pytest.raises(PermissionDenied):
+        view(request)
+    request.user = editor
+    assert view(request).content == b"ok"
+
+
+def test_has_role_permission_guards_api_views(rf: Any, marketer: Any, analyst: Any) -> None:
+    from inbound.roles import HasRole
+
+    permission = HasRole.of(Role.MARKETER, Role.ADMINISTRATOR)()
+    request = rf.get("/api/v1/anything/")
+    request.user = marketer
+    assert permission.has_permission(request, None)
+    request.user = analyst
+    assert not permission.has_permission(request, None)
