@@ -63,6 +63,7 @@ INSTITUTION = {
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
+    "modeltranslation",  # before the admin, as it asks
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "inbound",
+    "contacts",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +176,11 @@ AXES_DISABLE_ACCESS_LOG = True  # successful logins go to our own audit log
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Content (topics, articles…) is translatable into every official language of Spain and English;
+# Spanish is the source and the fallback.
+MODELTRANSLATION_LANGUAGES = ("es", "ca", "eu", "gl", "en")
+MODELTRANSLATION_DEFAULT_LANGUAGE = "es"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("es",)
 TIME_ZONE = "Europe/Madrid"
 USE_I18N = True
 USE_TZ = True

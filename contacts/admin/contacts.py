@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
+
+from contacts.models import ConsentRecord, Contact, ContactProperty, Subscription, Tag, Topic
+from contacts.selectors import contact_timeline
+from inbound.audit import audit_record
+
+TIMELINE_PAGE_SIZE = 25
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ("topic", "status", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("topic",)
+
+
+class ConsentInline(admin.TabularInline):
+    """The ledger, read-only: consent changes are recorded by services, never edited."""
+
+    model = ConsentRecord
+    extra = 0
+    fields = ("occurred_at", "purpose", "topic", "action", "legal_basis", "text_version",
+              "source")
+    readonly_fields = fields
+    ordering = ("-occurred_at", "-id")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("email", "first_name", "last_name", "lifecycle", "email_status", "district",
+                    "persona", "created_at")
+    list_filter = ("lifecycle", "email_status", "language", "source", "persona")
+    search_fields = ("email", "first_name", "last_name", "district", "postal_code")
+    show_full_result_count = False  # no COUNT(*) over a million rows on every page
+    list_select_related = ("persona",)
+    readonly_fields = ("lifecycle", "created_at", "updated_at", "last_activity_at",
+                       "email_verified_at", "anonymised_at", "persona")
+    autocomplete_fields = ("tags",)
+    inlines = (SubscriptionInline, ConsentInline)
+    change_form_template = "admin/contacts/contact/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("email", "first_name", "last_name", "phone", "language")}),
+        (_("Profile"), {"fields": ("postal_code", "district", "birth_year", "tags",
+                                   "properties")}),
+        (_("Journey"), {"fields": ("source", "lifecycle", "persona", "email_status",
+                                   "email_verified_at", "email_paused_until")}),
+        (_("Dates"), {"fields": ("created_at", "updated_at", "last_activity_at",
+                                 "anonymised_at")}),
+    )
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        contact = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if contact is not None and request.method == "GET":
+            # Every staff look at a citizen's data is on the record.
+            audit_record(action="contact_viewed", obj=contact, request=request)
+            page = Paginator(contact_timeline(contact=contact), TIMELINE_PAGE_SIZE).get_page(
+                request.GET.get("timeline"))
+            extra_context["timeline"] = page
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(action="contact_changed" if change else "contact_created", obj=obj,
+                     request=request, detail={"fields": sorted(form.changed_data)})
+
+    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
+        messages.warning(request, _("Deleting removes the contact and all its history. "
+                                    "To honour an erasure request, use Anonymise instead."))
+        audit_record(action="contact_deleted", obj=obj, request=request)
+        super().delete_model(request, obj)
+
+
+@admin.register(Topic)
+class TopicAdmin(TranslationAdmin):
+    list_display = ("name", "slug", "is_public", "order")
+    list_editable = ("is_public", "order")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(ContactProperty)
+class ContactPropertyAdmin(admin.ModelAdmin):
+    list_display = ("key", "label", "type")
+    list_filter = ("type",)
