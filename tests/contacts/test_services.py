@@ -76,7 +76,7 @@ def test_bad_phone_postal_code_and_email_get_spanish_field_errors() -> None:
     assert "año de nacimiento" in messages["birth_year"][0]
     with (
         translation.override("es"),
-        pytest.raises(ValidationError, match="correo electrónico válido"),
+        pytest.raises(ValidationError, match="correo electrónico válida"),
     ):
         contact_upsert(email="no-es-un-correo")
     assert not Contact.objects.exists()
