@@ -59,6 +59,17 @@ STAFF_URLS: list[tuple[str, tuple[Any, ...], set[Role]]] = [
     ("admin:auth_user_changelist", (), {Role.ADMINISTRATOR}),
     ("admin:auth_group_changelist", (), {Role.ADMINISTRATOR}),
     ("admin:axes_accessattempt_changelist", (), {Role.ADMINISTRATOR}),
+    ("admin:contacts_contact_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
+    ("admin:contacts_contact_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
+    ("admin:contacts_topic_changelist", (), set(Role)),
+    ("admin:contacts_topic_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
+    ("admin:contacts_segment_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
+    ("admin:contacts_persona_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
+    (
+        "admin:contacts_contactproperty_changelist",
+        (),
+        {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR},
+    ),
 ]
 
 
