@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
@@ -13,6 +16,33 @@ from contacts.selectors import contact_timeline
 from inbound.audit import audit_record
 
 TIMELINE_PAGE_SIZE = 25
+
+
+class ContactAdminForm(forms.ModelForm):
+    """Refuses a save based on an outdated copy, so two staff editing at once lose nothing."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Contact
+        fields = "__all__"  # noqa: DJ007 -- ContactAdmin.fieldsets decide the fields
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk:
+            # The admin's change view runs in one transaction: the row stays locked until saved.
+            current = Contact.objects.select_for_update().values_list("version", flat=True).get(
+                pk=self.instance.pk)
+            if cleaned.get("seen_version") != current:
+                raise ValidationError(_(
+                    "Someone else changed this contact while you were editing. Reload it to "
+                    "see their changes; nothing was lost."))
+        return cleaned
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -54,8 +84,10 @@ class ContactAdmin(admin.ModelAdmin):
     autocomplete_fields = ("tags",)
     inlines = (SubscriptionInline, ConsentInline)
     change_form_template = "admin/contacts/contact/change_form.html"
+    form = ContactAdminForm
     fieldsets = (
-        (None, {"fields": ("email", "first_name", "last_name", "phone", "language")}),
+        (None, {"fields": ("email", "first_name", "last_name", "phone", "language",
+                           "seen_version")}),
         (_("Profile"), {"fields": ("postal_code", "district", "birth_year", "tags",
                                    "properties")}),
         (_("Journey"), {"fields": ("source", "lifecycle", "persona", "email_status",
@@ -77,7 +109,10 @@ class ContactAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
+        if change:
+            obj.version = F("version") + 1
         super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["version"])
         audit_record(action="contact_changed" if change else "contact_created", obj=obj,
                      request=request, detail={"fields": sorted(form.changed_data)})
 

@@ -60,3 +60,31 @@ def test_analyst_cannot_change_a_contact(client: Client, analyst: Any) -> None:
     assert response.status_code == 403
     contact.refresh_from_db()
     assert contact.first_name == "Rosa"
+
+
+def _form(contact: Any, **changes: Any) -> dict[str, Any]:
+    data = {
+        "email": contact.email, "first_name": contact.first_name, "last_name": contact.last_name,
+        "phone": "", "language": "es", "postal_code": "", "district": "", "birth_year": "",
+        "properties": "{}", "source": "manual", "email_status": "active",
+        "email_paused_until": "", "seen_version": contact.version,
+        "subscriptions-TOTAL_FORMS": "0", "subscriptions-INITIAL_FORMS": "0",
+        "consents-TOTAL_FORMS": "0", "consents-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def test_two_staff_editing_the_same_contact_lose_nothing(client: Client, marketer: Any) -> None:
+    contact = ContactFactory(first_name="Rosa", last_name="Gil")
+    client.force_login(marketer)
+    url = reverse("admin:contacts_contact_change", args=[contact.pk])
+    first = _form(contact, first_name="Rosa María")
+    second = _form(contact, last_name="Gil Pérez")  # loaded the same version
+    assert client.post(url, first).status_code == 302
+    response = client.post(url, second)
+    assert response.status_code == 200
+    assert "Otra persona ha cambiado este contacto" in response.content.decode()
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.last_name) == ("Rosa María", "Gil")
+    assert contact.version == 2
