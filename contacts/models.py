@@ -201,6 +201,11 @@ class Contact(models.Model):
         return f"{name} <{self.email}>" if name else str(self.email)
 
     @property
+    def audit_label(self) -> str:
+        """The audit log outlives erasure: it names contacts by id only."""
+        return f"contact #{self.pk}"
+
+    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 

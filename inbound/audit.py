@@ -32,10 +32,19 @@ def audit_record(
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=_object_repr(obj),
         ip_hash=request_ip_hash(request),
         detail=detail or {},
     )
+
+
+def _object_repr(obj: models.Model | None) -> str:
+    """How the entry names its object. The log is append-only and outlives erasure, so an
+    object holding personal data names itself without it (`audit_label`)."""
+    if obj is None:
+        return ""
+    label = getattr(obj, "audit_label", None)
+    return str(label if label is not None else obj)[:200]
 
 
 def _on_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:

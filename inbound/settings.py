@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
+from inbound.lib.broker import celery_broker
 from inbound.lib.env import (
     env_bool,
     env_database,
@@ -145,6 +146,12 @@ else:
 # until this many seconds pass or staff change what they show (inbound.lib.pagecache).
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
 
+# Citizens' rights: how long signed links live, and when inactive contacts without consent
+# are anonymised (contacts.rights).
+PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, minimum=1)
+DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
+CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
+
 # --- Authentication and staff ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -212,26 +219,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 # --- Celery ----------------------------------------------------------------------------------
 # Redis in production; with no REDIS_URL, kombu's filesystem transport under var/ so that
 # `make run` needs no server. Both use the same queues and routes.
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    # A task not acknowledged within this time is handed to another worker. It must exceed the
-    # longest a task can run: we keep no long countdowns (schedules live in the database), so one
-    # hour is safe. See docs/operations.md.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": 3600,
-        "socket_connect_timeout": 3,
-        "socket_timeout": 5,
-    }
-else:
-    CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-        "control_folder": str(_broker_dir / "control"),
-    }
+# CELERY_NAMESPACE keeps runs that share a broker apart (each test run uses its own).
+CELERY_NAMESPACE = env_str("CELERY_NAMESPACE")
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
+    REDIS_URL, VAR_DIR / "broker", CELERY_NAMESPACE
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # worker and beat log through LOGGING (JSON in production)
 CELERY_RESULT_BACKEND = None  # tasks report through the database, not result messages
@@ -272,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "kwargs": {"name": "tracking"},
         "options": {"queue": "tracking", "expires": 60},
+    },
+    "contacts-retention-sweep": {
+        "task": "contacts.tasks_rights.contacts_retention_sweep",
+        "schedule": crontab(minute=41, hour=3),
     },
     "axes-expired-attempts": {
         "task": "inbound.tasks.login_attempts_prune",

@@ -32,6 +32,7 @@ urlpatterns += i18n_patterns(
     path(_("privacy/"), views.privacy_policy, name="privacy"),
     path(_("legal-notice/"), views.legal_notice, name="legal-notice"),
     path("admin/", admin.site.urls),
+    path("", include("contacts.urls_public")),
 )
 
 if settings.DEBUG:

@@ -10,6 +10,28 @@ from inbound.roles import Role
 from tests.factories import StaffFactory
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this run its own broker namespace, so two runs (or `make run`'s worker) sharing a
+    broker never take each other's tasks. The worker subprocess inherits it from the env."""
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from inbound.celery import app
+    from inbound.lib.broker import celery_broker
+
+    namespace = f"test-{os.getpid()}"
+    os.environ["CELERY_NAMESPACE"] = namespace
+    url, options = celery_broker(settings.REDIS_URL, Path(settings.VAR_DIR) / "broker", namespace)
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    app.conf.update(broker_url=url, broker_transport_options=options)
+    for key in ("data_folder_in", "processed_folder", "control_folder"):
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Each test starts with an empty cache (cached public pages would leak between tests)."""

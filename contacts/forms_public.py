@@ -1,0 +1,84 @@
+"""Forms of the public preference centre and the data-request pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from contacts.models import CONTENT_LANGUAGES, Contact, Topic
+from contacts.rights import PAUSE_MONTHS, pause_until, public_topics
+
+
+class EmailRequestForm(forms.Form):
+    """Ask for a fresh link: the answer never says whether the address is known."""
+
+    email = forms.EmailField(
+        label=_("Your email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PreferencesForm(forms.Form):
+    topics: forms.ModelMultipleChoiceField[Topic] = forms.ModelMultipleChoiceField(
+        label=_("Topics"),
+        queryset=Topic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    newsletter = forms.BooleanField(label=_("General newsletter"), required=False)
+    language = forms.ChoiceField(label=_("Preferred language"), choices=CONTENT_LANGUAGES)
+    pause = forms.ChoiceField(
+        label=_("Pause all email"),
+        widget=forms.RadioSelect,
+        initial="none",
+    )
+    pause_date = forms.DateField(
+        label=_("Pause until this date"),
+        required=False,
+        help_text=_("Format: YYYY-MM-DD."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = public_topics()  # type: ignore[attr-defined]
+        self.fields["pause"].choices = [  # type: ignore[attr-defined]
+            ("none", _("Do not pause")),
+            *[
+                (str(m), ngettext("For %(count)s month", "For %(count)s months", m) % {"count": m})
+                for m in PAUSE_MONTHS
+            ],
+            ("date", _("Until the date below")),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("pause") == "date":
+            date = data.get("pause_date")
+            if date is None:
+                self.add_error("pause_date", _("Enter the date to pause email until."))
+            elif date <= timezone.localdate():
+                self.add_error("pause_date", _("Enter a date in the future."))
+            elif date > timezone.localdate() + dt.timedelta(days=366):
+                self.add_error("pause_date", _("Email can be paused for one year at most."))
+        return data
+
+    def paused_until(self) -> dt.date | None:
+        return pause_until(
+            choice=self.cleaned_data["pause"], date=self.cleaned_data.get("pause_date")
+        )
+
+
+class ConfirmForm(forms.Form):
+    """The second step of an irreversible action: a box the citizen must tick."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand that this cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )

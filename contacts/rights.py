@@ -1,0 +1,563 @@
+"""Citizens' rights over their data (RGPD arts. 15–21): signed links, preferences, export, erasure.
+
+Citizens never log in. A link we email them carries a signed, expiring token naming the contact
+and a hash of the address it was sent to, so it dies when the address changes or the contact is
+erased. Every change a citizen makes is recorded in the consent ledger with the text they saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from contacts.models import (
+    ConsentRecord,
+    Contact,
+    SegmentMember,
+    Subscription,
+    Tombstone,
+    Topic,
+    Touchpoint,
+)
+from contacts.selectors import consent_is_granted, consent_latest_action, may_email
+from contacts.services import consent_record, subscription_set, touchpoint_record
+from contacts.validation import email_hash
+from inbound.audit import audit_record
+from inbound.lib.errors import DomainError
+from inbound.lib.privacy import request_ip_hash
+
+PREFERENCES = "preferences"
+DATA_EXPORT = "data_export"
+SALTS = {PREFERENCES: "contacts.preferences", DATA_EXPORT: "contacts.data_export"}
+# Bump when the wording of the preference centre's consent texts changes (RGPD art. 7.1 proof).
+CONSENT_TEXT_VERSION = "preference-centre-2026-1"
+RATE_LIMIT_PER_HOUR = 5
+PAUSE_MONTHS = (1, 3, 6)
+
+
+class LinkInvalid(DomainError):
+    status = 400
+
+
+class LinkExpired(DomainError):
+    status = 410
+
+
+# --- Signed links ---------------------------------------------------------------------------
+
+
+def _max_age(purpose: str) -> dt.timedelta:
+    if purpose == PREFERENCES:
+        return dt.timedelta(days=getattr(settings, "PREFERENCES_LINK_MAX_AGE_DAYS", 30))
+    return dt.timedelta(hours=getattr(settings, "DATA_EXPORT_LINK_MAX_AGE_HOURS", 48))
+
+
+def _fingerprint(contact: Contact) -> str:
+    return email_hash(contact.email)[:16] if contact.email else ""
+
+
+def rights_token_make(*, contact: Contact, purpose: str) -> str:
+    """A signed token for one purpose, valid while the contact keeps this address."""
+    if contact.is_anonymised or not contact.email:
+        raise DomainError(_("This contact has no address to send a link to."))
+    signer = signing.TimestampSigner(salt=SALTS[purpose])
+    return signer.sign_object({"c": contact.pk, "e": _fingerprint(contact)})
+
+
+def rights_token_read(*, token: str, purpose: str) -> Contact:
+    """The contact a token names, or LinkExpired / LinkInvalid (which shows no data)."""
+    signer = signing.TimestampSigner(salt=SALTS[purpose])
+    try:
+        payload = signer.unsign_object(token, max_age=_max_age(purpose))
+    except signing.SignatureExpired:
+        raise LinkExpired(_("This link has expired."), code="expired") from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise LinkInvalid(_("This link is not valid."), code="invalid") from None
+    contact_id = payload.get("c") if isinstance(payload, dict) else None
+    contact = (
+        Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
+        if isinstance(contact_id, int)
+        else None
+    )
+    if contact is None or not contact.email or payload.get("e") != _fingerprint(contact):
+        raise LinkInvalid(_("This link is not valid."), code="invalid")
+    return contact
+
+
+def rights_url(*, contact: Contact, purpose: str, language: str) -> str:
+    """The absolute link for the email, in the citizen's language."""
+    token = rights_token_make(contact=contact, purpose=purpose)
+    name = "preferences" if purpose == PREFERENCES else "data-download"
+    with translation.override(language):
+        path = reverse(f"contacts_public:{name}", kwargs={"token": token})
+    return f"{settings.SITE_URL}{path}"
+
+
+def _email_language(contact: Contact, language: str | None) -> str:
+    site_languages = {code for code, _name in settings.LANGUAGES}
+    for candidate in (language, contact.language):
+        if candidate in site_languages:
+            return str(candidate)
+    return str(settings.LANGUAGE_CODE)
+
+
+def rights_link_email(*, contact: Contact, purpose: str, language: str | None = None) -> bool:
+    """Send the citizen a link to their preference centre or their data; False if we may not.
+
+    Service mail: the citizen asked for it, so only a deliverable address is needed.
+    """
+    if not may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE):
+        return False
+    language = _email_language(contact, language)
+    with translation.override(language):
+        context = {
+            "url": rights_url(contact=contact, purpose=purpose, language=language),
+            "institution": settings.INSTITUTION,
+            "purpose": purpose,
+            "max_age_days": _max_age(PREFERENCES).days,
+            "max_age_hours": int(_max_age(DATA_EXPORT).total_seconds() // 3600),
+        }
+        subject = (
+            _("Your email preferences")
+            if purpose == PREFERENCES
+            else _("Download a copy of your data")
+        )
+        message = EmailMultiAlternatives(
+            subject=f"{subject} · {settings.INSTITUTION['name']}",
+            body=render_to_string(f"contacts/email/{purpose}_link.txt", context),
+            to=[contact.email or ""],
+        )
+        message.attach_alternative(
+            render_to_string(f"contacts/email/{purpose}_link.html", context), "text/html"
+        )
+    message.send()
+    return True
+
+
+def rights_link_request(*, email: str, purpose: str, language: str) -> None:
+    """A citizen typed an address to get a link: send one after commit if it is ours.
+
+    Says nothing about whether the address is known (no account enumeration); the email goes
+    out from a worker, so the answer takes the same time either way.
+    """
+    from contacts.tasks_rights import email_rights_link
+
+    contact = Contact.objects.filter(
+        email__iexact=email.strip(), anonymised_at__isnull=True
+    ).first()
+    if contact is not None:
+        email_rights_link.delay_on_commit(contact_id=contact.pk, purpose=purpose, language=language)
+
+
+def rate_limit_hit(*, request: HttpRequest, scope: str) -> bool:
+    """Count one attempt from this (hashed) IP; True once it is over the hourly limit."""
+    key = f"contacts.rights.rate:{scope}:{request_ip_hash(request) or 'unknown'}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > RATE_LIMIT_PER_HOUR
+
+
+def _lock(contact: Contact) -> None:
+    """Lock the row for this transaction and load its current values into `contact`."""
+    Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk").first()
+    contact.refresh_from_db()
+
+
+# --- Preferences ----------------------------------------------------------------------------
+
+
+def public_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(is_public=True).order_by("order", "slug")
+
+
+def topics_consent_text() -> str:
+    """The sentence shown above the topic checkboxes (recorded with each topic choice)."""
+    return _("Send me email about the topics I tick. I can change this at any time.")
+
+
+def newsletter_consent_text() -> str:
+    return _("Send me the general newsletter of %(institution)s.") % {
+        "institution": settings.INSTITUTION["name"]
+    }
+
+
+def subscribed_topic_ids(*, contact: Contact) -> set[int]:
+    return set(
+        Subscription.objects.filter(contact=contact, status=Subscription.Status.ACTIVE).values_list(
+            "topic_id", flat=True
+        )
+    )
+
+
+def pause_until(
+    *, choice: str, date: dt.date | None, today: dt.date | None = None
+) -> dt.date | None:
+    """The date email is paused until for a choice: "none", a number of months, or "date"."""
+    today = today or timezone.localdate()
+    if choice == "date":
+        return date
+    if choice.isdigit() and int(choice) in PAUSE_MONTHS:
+        return today + relativedelta(months=int(choice))
+    return None
+
+
+@dataclass
+class PreferencesIn:
+    topics: Iterable[Topic]
+    newsletter: bool
+    language: str
+    email_paused_until: dt.date | None
+    # The texts exactly as the page showed them, for the ledger.
+    topic_labels: dict[int, str] = field(default_factory=dict)
+
+
+def _consent(
+    contact: Contact, *, purpose: str, action: str, text: str, ip: str, topic: Topic | None = None
+) -> None:
+    consent_record(
+        contact=contact,
+        purpose=purpose,
+        topic=topic,
+        action=action,
+        legal_basis=ConsentRecord.LegalBasis.CONSENT,
+        text=text,
+        text_version=CONSENT_TEXT_VERSION,
+        source=ConsentRecord.Source.PREFERENCE_CENTRE,
+        ip_hash=ip,
+    )
+
+
+@transaction.atomic
+def preferences_update(
+    *, contact: Contact, data: PreferencesIn, request: HttpRequest | None = None
+) -> Contact:
+    """Save a citizen's choices from the preference centre, each change in the ledger."""
+    _lock(contact)
+    ip = request_ip_hash(request)
+    wanted = {t.pk: t for t in data.topics}
+    had = subscribed_topic_ids(contact=contact)
+    added: list[str] = []
+    removed: list[str] = []
+    intro = topics_consent_text()
+    for topic in public_topics():
+        text = f"{intro} {data.topic_labels.get(topic.pk, topic.name)}"
+        granted = consent_is_granted(
+            contact=contact, purpose=ConsentRecord.Purpose.TOPIC, topic=topic
+        )
+        if topic.pk in wanted and topic.pk not in had:
+            subscription_set(contact=contact, topic=topic, status=Subscription.Status.ACTIVE)
+            _consent(contact, purpose="topic", action="granted", text=text, ip=ip, topic=topic)
+            added.append(topic.slug)
+        elif topic.pk not in wanted and (topic.pk in had or granted):
+            if Subscription.objects.filter(contact=contact, topic=topic).exists():
+                subscription_set(
+                    contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED
+                )
+            if granted:
+                _consent(
+                    contact, purpose="topic", action="withdrawn", text=text, ip=ip, topic=topic
+                )
+            removed.append(topic.slug)
+    newsletter_was = consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
+    if data.newsletter != newsletter_was:
+        _consent(
+            contact,
+            purpose="newsletter",
+            action="granted" if data.newsletter else "withdrawn",
+            text=newsletter_consent_text(),
+            ip=ip,
+        )
+    changed: dict[str, Any] = {}
+    if contact.language != data.language:
+        contact.language = changed["language"] = data.language
+    if contact.email_paused_until != data.email_paused_until:
+        contact.email_paused_until = data.email_paused_until
+        changed["email_paused_until"] = (
+            data.email_paused_until.isoformat() if data.email_paused_until else None
+        )
+    if (added or data.newsletter) and contact.email_status in {
+        Contact.EmailStatus.UNSUBSCRIBED,
+        Contact.EmailStatus.UNCONFIRMED,
+    }:
+        # The citizen opened a link sent to this address: it is theirs and it works.
+        contact.email_status = Contact.EmailStatus.ACTIVE
+        contact.email_verified_at = contact.email_verified_at or timezone.now()
+    contact.version = F("version") + 1
+    contact.save()
+    touchpoint_record(
+        kind="preferences_updated",
+        contact=contact,
+        properties={
+            "topics_added": added,
+            "topics_removed": removed,
+            "newsletter": data.newsletter,
+            **changed,
+        },
+    )
+    contact.refresh_from_db()
+    return contact
+
+
+@transaction.atomic
+def unsubscribe_all(*, contact: Contact, request: HttpRequest | None = None) -> Contact:
+    """Withdraw every topic and the newsletter; only service mail may still be sent."""
+    _lock(contact)
+    ip = request_ip_hash(request)
+    text = _("Unsubscribe me from all email from %(institution)s.") % {
+        "institution": settings.INSTITUTION["name"]
+    }
+    topic_ids = set(
+        ConsentRecord.objects.filter(
+            contact=contact, purpose=ConsentRecord.Purpose.TOPIC
+        ).values_list("topic_id", flat=True)
+    ) | set(Subscription.objects.filter(contact=contact).values_list("topic_id", flat=True))
+    for topic in Topic.objects.filter(pk__in=topic_ids):
+        subscription_set(contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED)
+        if consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.TOPIC, topic=topic):
+            _consent(contact, purpose="topic", action="withdrawn", text=text, ip=ip, topic=topic)
+    if consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER):
+        _consent(contact, purpose="newsletter", action="withdrawn", text=text, ip=ip)
+    contact.email_status = Contact.EmailStatus.UNSUBSCRIBED
+    contact.version = F("version") + 1
+    contact.save()
+    touchpoint_record(
+        kind="unsubscribe",
+        contact=contact,
+        properties={"scope": "all", "source": ConsentRecord.Source.PREFERENCE_CENTRE},
+    )
+    contact.refresh_from_db()
+    return contact
+
+
+# --- Access and portability (arts. 15 and 20) ------------------------------------------------
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+def contact_data(*, contact: Contact) -> dict[str, Any]:
+    """Everything we hold about the contact, as plain JSON-ready data."""
+    fields = (
+        "email", "first_name", "last_name", "phone", "language", "postal_code", "district",
+        "birth_year", "source", "lifecycle", "email_status", "email_verified_at",
+        "email_paused_until", "created_at", "updated_at", "last_activity_at",
+    )  # fmt: skip
+    return {
+        "contact": {name: _iso(getattr(contact, name)) for name in fields},
+        "custom_properties": contact.properties,
+        "tags": sorted(contact.tags.values_list("name", flat=True)),
+        "persona": contact.persona.name if contact.persona else None,
+        "static_lists": sorted(contact.static_segments.values_list("name", flat=True)),
+        "subscriptions": [
+            {
+                "topic": s.topic.slug,
+                "topic_name": s.topic.name,
+                "status": s.status,
+                "created_at": _iso(s.created_at),
+                "updated_at": _iso(s.updated_at),
+            }
+            for s in contact.subscriptions.select_related("topic").order_by("topic__slug")
+        ],
+        "consents": [
+            {
+                "occurred_at": _iso(c.occurred_at),
+                "purpose": c.purpose,
+                "topic": c.topic.slug if c.topic else None,
+                "action": c.action,
+                "legal_basis": c.legal_basis,
+                "text": c.text,
+                "text_version": c.text_version,
+                "source": c.source,
+            }
+            for c in contact.consents.select_related("topic").order_by("occurred_at", "id")
+        ],
+        "touchpoints": [
+            {
+                "occurred_at": _iso(t.occurred_at),
+                "kind": t.kind,
+                "stage": t.stage,
+                "properties": t.properties,
+            }
+            for t in contact.touchpoints.order_by("occurred_at", "id")
+        ],
+    }
+
+
+def contact_data_zip(
+    *, contact: Contact, actor: Any = None, request: HttpRequest | None = None
+) -> bytes:
+    """The ZIP a citizen (or staff for them) downloads: data.json and README.txt. Audited."""
+    data = contact_data(contact=contact)
+    data["exported_at"] = timezone.now().isoformat()
+    language = _email_language(contact, translation.get_language())
+    with translation.override(language):
+        readme = render_to_string(
+            "contacts/email/data_readme.txt",
+            {"institution": settings.INSTITUTION, "exported_at": timezone.localtime()},
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        archive.writestr("README.txt", readme)
+    audit_record(
+        action="data_exported_by_citizen" if actor is None else "contact_data_exported",
+        actor=actor,
+        obj=contact,
+        request=request,
+    )
+    return buffer.getvalue()
+
+
+# --- Erasure (art. 17) and retention ---------------------------------------------------------
+
+
+def _scrub(properties: dict[str, Any], identity: list[str]) -> dict[str, Any]:
+    """Touchpoint properties without any text that mentions who the person was."""
+    clean: dict[str, Any] = {}
+    for key, value in properties.items():
+        if isinstance(value, dict):
+            clean[key] = _scrub(value, identity)
+        elif isinstance(value, str) and any(i in value.lower() for i in identity):
+            continue
+        elif isinstance(value, list):
+            clean[key] = [
+                v
+                for v in value
+                if not (isinstance(v, str) and any(i in v.lower() for i in identity))
+            ]
+        else:
+            clean[key] = value
+    return clean
+
+
+@transaction.atomic
+def contact_anonymise(
+    *, contact: Contact, actor: Any = None, request: HttpRequest | None = None, reason: str
+) -> Contact:
+    """Erase the person and keep an identity-less row so aggregates still add up.
+
+    The email is remembered only as a keyed hash (a tombstone) so imports cannot bring them
+    back. Touchpoints are kept, unlinked from the row and scrubbed of identifying text. The
+    consent ledger stays on the row as proof of what was agreed: the row no longer says who.
+    """
+    _lock(contact)
+    if contact.is_anonymised:
+        return contact
+    identity = [
+        v.lower()
+        for v in (contact.email, contact.phone, contact.full_name, contact.first_name,
+                  contact.last_name, contact.postal_code)
+        if v and len(v) >= 3
+    ]  # fmt: skip
+    if contact.email:
+        Tombstone.objects.get_or_create(email_hash=email_hash(contact.email))
+    for touchpoint in Touchpoint.objects.filter(contact=contact).only("pk", "properties"):
+        if touchpoint.properties:
+            Touchpoint.objects.filter(pk=touchpoint.pk).update(
+                properties=_scrub(touchpoint.properties, identity)
+            )
+    # The visitor key goes too: identity stitching must not re-attach this history to anyone.
+    Touchpoint.objects.filter(contact=contact).update(contact=None, visitor_key="")
+    Subscription.objects.filter(contact=contact).delete()
+    SegmentMember.objects.filter(contact=contact).delete()
+    contact.tags.clear()
+    Contact.objects.filter(pk=contact.pk).update(
+        email=None,
+        first_name="",
+        last_name="",
+        phone="",
+        language=Contact._meta.get_field("language").default,
+        postal_code="",
+        district="",
+        birth_year=None,
+        properties={},
+        persona=None,
+        email_status=Contact.EmailStatus.UNSUBSCRIBED,
+        email_verified_at=None,
+        email_paused_until=None,
+        last_activity_at=None,
+        anonymised_at=timezone.now(),
+        updated_at=timezone.now(),
+        version=F("version") + 1,
+    )
+    contact.refresh_from_db()
+    audit_record(
+        action="contact_anonymised",
+        actor=actor,
+        obj=contact,
+        request=request,
+        detail={"reason": reason[:200]},
+    )
+    return contact
+
+
+def retention_candidates(*, now: dt.datetime | None = None) -> QuerySet[Contact]:
+    """Contacts with no current consent to keep in touch and no activity for the period."""
+    now = now or timezone.now()
+    cutoff = now - relativedelta(months=getattr(settings, "CONTACT_RETENTION_MONTHS", 24))
+    topic_records = ConsentRecord.objects.filter(purpose=ConsentRecord.Purpose.TOPIC)
+    later = topic_records.filter(contact=OuterRef("contact"), topic=OuterRef("topic")).filter(
+        Q(occurred_at__gt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), id__gt=OuterRef("id"))
+    )
+    current_topic_grant = topic_records.filter(
+        contact=OuterRef("pk"), action=ConsentRecord.Action.GRANTED
+    ).exclude(Exists(later))
+    withdrawn = ConsentRecord.Action.WITHDRAWN
+    return (
+        Contact.objects.filter(anonymised_at__isnull=True)
+        .annotate(
+            _active_at=Coalesce("last_activity_at", "created_at"),
+            _newsletter=consent_latest_action(ConsentRecord.Purpose.NEWSLETTER, None),
+            _tracking=consent_latest_action(ConsentRecord.Purpose.TRACKING, None),
+        )
+        .filter(_active_at__lt=cutoff)
+        # Spelt as "none or withdrawn": NOT (x = 'granted') is never true for SQL's NULL.
+        .filter(Q(_newsletter__isnull=True) | Q(_newsletter=withdrawn))
+        .filter(Q(_tracking__isnull=True) | Q(_tracking=withdrawn))
+        .exclude(Exists(current_topic_grant))
+    )
+
+
+def contacts_retention_sweep(*, now: dt.datetime | None = None) -> int:
+    """Anonymise every contact kept past the retention period without a reason; the count.
+
+    One transaction per contact: a failure leaves the others done and the run resumable.
+    """
+    months = getattr(settings, "CONTACT_RETENTION_MONTHS", 24)
+    ids = list(retention_candidates(now=now).values_list("pk", flat=True))
+    done = 0
+    for pk in ids:
+        with transaction.atomic():
+            # Checked again under the lock: the citizen may have come back since the query.
+            contact = retention_candidates(now=now).select_for_update().filter(pk=pk).first()
+            if contact is None:
+                continue
+            contact_anonymise(contact=contact, reason=f"retention: {months} months without consent")
+            done += 1
+    audit_record(action="contacts_retention_sweep", detail={"anonymised": done, "months": months})
+    return done

@@ -1,0 +1,25 @@
+"""Celery tasks for citizens' rights: the emailed links and the nightly retention sweep."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from contacts.models import Contact
+
+
+@shared_task(queue="email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_rights_link(*, contact_id: int, purpose: str, language: str) -> None:
+    """Email a preference-centre or data-download link the citizen asked for."""
+    from contacts.rights import rights_link_email
+
+    contact = Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
+    if contact is not None:
+        rights_link_email(contact=contact, purpose=purpose, language=language)
+
+
+@shared_task
+def contacts_retention_sweep() -> int:
+    """Anonymise contacts kept past CONTACT_RETENTION_MONTHS without consent or activity."""
+    from contacts.rights import contacts_retention_sweep as sweep
+
+    return sweep()
