@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/v1/", include("contacts.urls_api")),
 ]
 
 urlpatterns += i18n_patterns(
@@ -32,6 +33,7 @@ urlpatterns += i18n_patterns(
     path(_("privacy/"), views.privacy_policy, name="privacy"),
     path(_("legal-notice/"), views.legal_notice, name="legal-notice"),
     path("admin/", admin.site.urls),
+    path("staff/contacts/", include("contacts.urls_segments")),
     path("", include("contacts.urls_public")),
 )
 
