@@ -1,5 +1,5 @@
 """Admin for the CRM, one module per concept."""
 
-from contacts.admin import contacts, personas, segments
+from contacts.admin import contacts, imports, personas, segments
 
-__all__ = ["contacts", "personas", "segments"]
+__all__ = ["contacts", "imports", "personas", "segments"]

@@ -14,6 +14,7 @@ from modeltranslation.admin import TranslationAdmin
 from contacts.admin.rights import RIGHTS_ACTIONS
 from contacts.models import ConsentRecord, Contact, ContactProperty, Subscription, Tag, Topic
 from contacts.selectors import contact_timeline
+from contacts.views_imports import contacts_export_csv, contacts_export_xlsx
 from inbound.audit import audit_record
 
 TIMELINE_PAGE_SIZE = 25
@@ -86,7 +87,7 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = (SubscriptionInline, ConsentInline)
     change_form_template = "admin/contacts/contact/change_form.html"
     form = ContactAdminForm
-    actions = RIGHTS_ACTIONS
+    actions = [*RIGHTS_ACTIONS, contacts_export_csv, contacts_export_xlsx]
     fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name", "phone", "language",
                            "seen_version")}),
@@ -97,6 +98,9 @@ class ContactAdmin(admin.ModelAdmin):
         (_("Dates"), {"fields": ("created_at", "updated_at", "last_activity_at",
                                  "anonymised_at")}),
     )
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("contacts.export_contact")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:

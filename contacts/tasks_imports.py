@@ -1,0 +1,21 @@
+"""Celery task of the contact import: ids in, the service does the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from contacts.imports import import_job_run
+from contacts.models import ImportJob
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def import_run(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Import one uploaded file. A retry resumes after the batches already committed."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    try:
+        import_job_run(job=job)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error) from error
