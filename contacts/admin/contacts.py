@@ -52,7 +52,6 @@ class SubscriptionInline(admin.TabularInline):
     extra = 0
     fields = ("topic", "status", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")
-    autocomplete_fields = ("topic",)
 
 
 class ConsentInline(admin.TabularInline):
@@ -83,7 +82,7 @@ class ContactAdmin(admin.ModelAdmin):
     list_select_related = ("persona",)
     readonly_fields = ("lifecycle", "created_at", "updated_at", "last_activity_at",
                        "email_verified_at", "anonymised_at", "persona")
-    autocomplete_fields = ("tags",)
+    # Plain selects, not the admin's select2 autocomplete: its search box has no label (axe).
     inlines = (SubscriptionInline, ConsentInline)
     change_form_template = "admin/contacts/contact/change_form.html"
     form = ContactAdminForm
@@ -132,7 +131,6 @@ class ContactAdmin(admin.ModelAdmin):
 @admin.register(Topic)
 class TopicAdmin(TranslationAdmin):
     list_display = ("name", "slug", "is_public", "order")
-    list_editable = ("is_public", "order")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 

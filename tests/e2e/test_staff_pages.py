@@ -1,0 +1,53 @@
+"""Staff pages of the CRM in a real browser: every one passes axe, in Spanish and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from playwright.sync_api import Page
+
+from contacts.services import touchpoint_record
+from tests.contacts.factories import ContactFactory, TopicFactory
+from tests.e2e.accessibility import assert_accessible
+from tests.factories import STAFF_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, user: Any, language: str) -> None:
+    with translation.override(language):
+        login = reverse("admin:login")
+        username, password, submit = (
+            translation.gettext(t) for t in ("Username", "Password", "Log in")
+        )
+    page.goto(login)
+    page.get_by_label(username).fill(user.username)
+    page.get_by_label(password).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name=submit).click()
+    page.wait_for_url("**/admin/")
+
+
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_crm_staff_pages_have_no_wcag_violations(
+    page: Page, site: str, marketer: Any, language: str
+) -> None:
+    contact = ContactFactory(first_name="Lola", district="Centro")
+    TopicFactory(slug="movilidad")
+    touchpoint_record(kind="email_click", contact=contact, properties={"url": "/es/"})
+    sign_in(page, marketer, language)
+    with translation.override(language):
+        urls = [
+            reverse("admin:contacts_contact_changelist"),
+            reverse("admin:contacts_contact_change", args=[contact.pk]),
+            reverse("admin:contacts_segment_add"),
+            reverse("admin:contacts_topic_changelist"),
+            reverse("contacts_imports:import-upload"),
+        ]
+    for url in urls:
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        assert_accessible(page)
