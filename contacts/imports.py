@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from contacts.models import (
@@ -133,7 +134,7 @@ def _check_row(cells: list[str], number: int) -> list[str]:
         if len(cell) > MAX_CELL_CHARS:
             raise ImportFileError(
                 _("Row %(row)s has a cell longer than %(max)s characters.")
-                % {"row": number, "max": f"{MAX_CELL_CHARS:,}"}
+                % {"row": number, "max": number_format(MAX_CELL_CHARS, force_grouping=True)}
             )
     return cells
 
@@ -209,7 +210,7 @@ def file_rows(stream: IO[bytes], name: str = "") -> Iterator[tuple[int, list[str
     for number, raw in enumerate(rows, start=1):
         if number > MAX_ROWS + 1:
             raise ImportFileError(
-                _("The file has more than %(max)s rows.") % {"max": f"{MAX_ROWS:,}"}
+                _("The file has more than %(max)s rows.") % {"max": number_format(MAX_ROWS, force_grouping=True)}
             )
         cells = _check_row([str(c).strip() for c in raw], number)
         if any(cells):

@@ -117,7 +117,7 @@ def test_preference_centre_shows_public_topics_with_current_subscriptions_ticked
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert f"Choose what {django_settings.INSTITUTION['name']} may send to" in page
+    assert f"Elige qué puede enviar {django_settings.INSTITUTION['name']} a" in page
     assert "lucia.perez@correo.example" in page
     assert "Obras" in page and "Cultura" in page and "Interno" not in page
     form = response.context["form"]
@@ -134,7 +134,7 @@ def test_tampered_token_answers_400_and_shows_no_data(client: Client, vecina: Co
     response = client.get(url("preferences", token=tampered))
 
     assert response.status_code == 400
-    assert "This link is not valid" in response.content.decode()
+    assert "Este enlace no es válido" in response.content.decode()
     assert "lucia.perez" not in response.content.decode()
     assert not response.cookies
 
@@ -318,7 +318,7 @@ def test_unsubscribe_all_leaves_only_service_email(
     assert not Subscription.objects.filter(contact=vecina, status="active").exists()
     assert Touchpoint.objects.filter(contact=vecina, kind="unsubscribe").exists()
     page = client.get(response["Location"]).content.decode()
-    assert "You have been unsubscribed from all email." in page
+    assert "Te has dado de baja de todos los correos." in page
 
 
 def test_forms_are_protected_against_csrf(vecina: Contact) -> None:
@@ -345,7 +345,7 @@ def test_asking_for_a_link_answers_the_same_for_known_and_unknown_addresses(
 
     assert known.status_code == unknown.status_code == 200
     assert known.content == unknown.content
-    assert "If that address is on our lists" in known.content.decode()
+    assert "Si esa dirección está en nuestras listas" in known.content.decode()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["lucia.perez@correo.example"]
 
