@@ -60,18 +60,50 @@ TRUTHY = {"1", "x", "true", "yes", "y", "sí", "si", "s"}
 # Header names seen in the institution's spreadsheets, compared without accents, case or
 # punctuation.
 HEADER_GUESSES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e-mail", "mail", "correo", "correo electronico", "email address",
-              "direccion de correo", "correu", "correu electronic", "posta elektronikoa"),
+    "email": (
+        "email",
+        "e-mail",
+        "mail",
+        "correo",
+        "correo electronico",
+        "email address",
+        "direccion de correo",
+        "correu",
+        "correu electronic",
+        "posta elektronikoa",
+    ),
     "first_name": ("nombre", "first name", "firstname", "given name", "name", "nom", "izena"),
-    "last_name": ("apellidos", "apellido", "last name", "lastname", "surname", "family name",
-                  "cognoms", "abizenak"),
+    "last_name": (
+        "apellidos",
+        "apellido",
+        "last name",
+        "lastname",
+        "surname",
+        "family name",
+        "cognoms",
+        "abizenak",
+    ),
     "phone": ("telefono", "phone", "movil", "mobile", "tel", "telf", "telephone", "celular"),
     "language": ("idioma", "language", "lengua", "lang", "llengua", "hizkuntza"),
-    "postal_code": ("cp", "c p", "codigo postal", "postal code", "postcode", "zip", "zip code",
-                    "codi postal"),
+    "postal_code": (
+        "cp",
+        "c p",
+        "codigo postal",
+        "postal code",
+        "postcode",
+        "zip",
+        "zip code",
+        "codi postal",
+    ),
     "district": ("distrito", "district", "barrio", "districte", "barrutia"),
-    "birth_year": ("ano de nacimiento", "ano nacimiento", "birth year", "year of birth",
-                   "nacimiento", "any de naixement"),
+    "birth_year": (
+        "ano de nacimiento",
+        "ano nacimiento",
+        "birth year",
+        "year of birth",
+        "nacimiento",
+        "any de naixement",
+    ),
     TAGS: ("etiquetas", "etiqueta", "tags", "tag", "labels"),
 }
 
@@ -210,7 +242,8 @@ def file_rows(stream: IO[bytes], name: str = "") -> Iterator[tuple[int, list[str
     for number, raw in enumerate(rows, start=1):
         if number > MAX_ROWS + 1:
             raise ImportFileError(
-                _("The file has more than %(max)s rows.") % {"max": number_format(MAX_ROWS, force_grouping=True)}
+                _("The file has more than %(max)s rows.")
+                % {"max": number_format(MAX_ROWS, force_grouping=True)}
             )
         cells = _check_row([str(c).strip() for c in raw], number)
         if any(cells):
@@ -371,9 +404,11 @@ def _insert(model: type[models.Model], objs: list[Any]) -> None:
         "FROM STDIN"
     )
     # wrap_database_errors: a unique violation must surface as Django's IntegrityError.
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
-        sql
-    ) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for obj in objs:
             row = []
             for f in fields:
@@ -404,9 +439,7 @@ class _Importer:
             )
         self.mapping = {k: v for k, v in mapping.items() if v != IGNORE}
         self.legal_basis = legal_basis
-        self.consent_text = consent_text.strip() or str(
-            ConsentRecord.LegalBasis(legal_basis).label
-        )
+        self.consent_text = consent_text.strip() or str(ConsentRecord.LegalBasis(legal_basis).label)
         self.job = job
         self.text_version = f"import:{job.pk}" if job is not None else "import"
         self.recorded_by = job.created_by if job is not None else None
@@ -416,8 +449,11 @@ class _Importer:
         self.column_topics = {
             t.slug: t.pk
             for t in Topic.objects.filter(
-                slug__in=[v[len(TOPIC_PREFIX):] for v in self.mapping.values()
-                          if v.startswith(TOPIC_PREFIX)]
+                slug__in=[
+                    v[len(TOPIC_PREFIX) :]
+                    for v in self.mapping.values()
+                    if v.startswith(TOPIC_PREFIX)
+                ]
             )
         }
         self.seen: dict[str, int] = {}
@@ -440,9 +476,9 @@ class _Importer:
             elif target == TAGS:
                 tags |= {t.strip()[:64] for t in value.split(",") if t.strip()}
             elif target.startswith(PROPERTY_PREFIX):
-                raw_properties[target[len(PROPERTY_PREFIX):]] = value
+                raw_properties[target[len(PROPERTY_PREFIX) :]] = value
             elif target.startswith(TOPIC_PREFIX):
-                topic_id = self.column_topics.get(target[len(TOPIC_PREFIX):])
+                topic_id = self.column_topics.get(target[len(TOPIC_PREFIX) :])
                 if topic_id is not None and value.strip().lower() in TRUTHY:
                     topic_ids.add(topic_id)
             else:
@@ -505,8 +541,13 @@ class _Importer:
             contact = existing.get(row.email)
             if contact is None:
                 new.append(
-                    Contact(email=row.email, source=Contact.Source.IMPORT,
-                            properties=row.properties, created_at=now, **row.fields)
+                    Contact(
+                        email=row.email,
+                        source=Contact.Source.IMPORT,
+                        properties=row.properties,
+                        created_at=now,
+                        **row.fields,
+                    )
                 )
                 continue
             properties = {**contact.properties, **row.properties}
@@ -540,19 +581,24 @@ class _Importer:
         Tag.objects.bulk_create([Tag(name=n) for n in names], ignore_conflicts=True)
         tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
         through = Contact.tags.through
-        tagged = set(
-            through.objects.filter(
-                contact_id__in=existing_ids, tag_id__in=tag_ids.values()
-            ).values_list("contact_id", "tag_id")
-        ) if existing_ids else set()
+        tagged = (
+            set(
+                through.objects.filter(
+                    contact_id__in=existing_ids, tag_id__in=tag_ids.values()
+                ).values_list("contact_id", "tag_id")
+            )
+            if existing_ids
+            else set()
+        )
         pairs = {(contact_ids[row.email], tag_ids[name]) for row in rows for name in row.tags}
         _insert(
             through,
             [through(contact_id=c, tag_id=t) for c, t in sorted(pairs - tagged)],
         )
 
-    def _write_subscriptions(self, rows: list[_Row], contact_ids: dict[str, int],
-                             now: dt.datetime) -> None:
+    def _write_subscriptions(
+        self, rows: list[_Row], contact_ids: dict[str, int], now: dt.datetime
+    ) -> None:
         wanted = {(contact_ids[r.email], topic_id) for r in rows for topic_id in r.topic_ids}
         ids = {contact_ids[r.email] for r in rows}
         current = {
@@ -568,8 +614,9 @@ class _Importer:
         _insert(
             Subscription,
             [
-                Subscription(contact_id=c, topic_id=t, status=Subscription.Status.ACTIVE,
-                             created_at=now)
+                Subscription(
+                    contact_id=c, topic_id=t, status=Subscription.Status.ACTIVE, created_at=now
+                )
                 for c, t in subscribe
                 if (c, t) not in current
             ],
@@ -628,32 +675,46 @@ class _Importer:
     def _flush(self, rows: list[_Row], batch: dict[str, _Row], count: int) -> None:
         if not count:
             return
-        erased = set(
-            Tombstone.objects.filter(
-                email_hash__in=[email_hash(r.email) for r in rows]
-            ).values_list("email_hash", flat=True)
-        ) if rows else set()
+        erased = (
+            set(
+                Tombstone.objects.filter(
+                    email_hash__in=[email_hash(r.email) for r in rows]
+                ).values_list("email_hash", flat=True)
+            )
+            if rows
+            else set()
+        )
         for row in rows:
             if erased and email_hash(row.email) in erased:
-                self.report({
-                    "row": row.number,
-                    "email": row.email,
-                    "errors": {"email": [_(
-                        "This person asked to be erased; they can only come back by signing up "
-                        "themselves."
-                    )]},
-                })
+                self.report(
+                    {
+                        "row": row.number,
+                        "email": row.email,
+                        "errors": {
+                            "email": [
+                                _(
+                                    "This person asked to be erased; they can only come back by signing up "
+                                    "themselves."
+                                )
+                            ]
+                        },
+                    }
+                )
                 continue
             earlier = self.seen.get(row.email)
             if earlier is not None:
-                self.report({
-                    "row": earlier,
-                    "email": row.email,
-                    "errors": {"email": [
-                        _("The same email appears again in row %(row)s, which wins.")
-                        % {"row": row.number}
-                    ]},
-                })
+                self.report(
+                    {
+                        "row": earlier,
+                        "email": row.email,
+                        "errors": {
+                            "email": [
+                                _("The same email appears again in row %(row)s, which wins.")
+                                % {"row": row.number}
+                            ]
+                        },
+                    }
+                )
             self.seen[row.email] = row.number
             if row.email in batch:  # last row wins, blanks keeping the earlier values
                 first = batch.pop(row.email)
@@ -696,7 +757,10 @@ def import_rows(
     Rows are numbered from `first_row` (2: the first row under a header) in the report.
     """
     importer = _Importer(
-        mapping=mapping, legal_basis=legal_basis, consent_text=consent_text, topics=topics,
+        mapping=mapping,
+        legal_basis=legal_basis,
+        consent_text=consent_text,
+        topics=topics,
         job=job,
     )
     with translation.override(settings.LANGUAGE_CODE):
