@@ -686,20 +686,12 @@ class _Importer:
         )
         for row in rows:
             if erased and email_hash(row.email) in erased:
-                self.report(
-                    {
-                        "row": row.number,
-                        "email": row.email,
-                        "errors": {
-                            "email": [
-                                _(
-                                    "This person asked to be erased; they can only come back by signing up "
-                                    "themselves."
-                                )
-                            ]
-                        },
-                    }
+                message = _(
+                    "This person asked to be erased; they can only come back by signing up "
+                    "themselves."
                 )
+                self.report({"row": row.number, "email": row.email,
+                             "errors": {"email": [message]}})
                 continue
             earlier = self.seen.get(row.email)
             if earlier is not None:
