@@ -324,7 +324,10 @@ class Subscription(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "topic"], name="subscription_uniq"),
         ]
-        indexes = [models.Index(fields=["topic", "status"], name="subscription_topic_idx")]
+        # Covering (topic, status, contact): segment conditions on a topic use index-only scans.
+        indexes = [
+            models.Index(fields=["topic", "status", "contact"], name="subscription_topic_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_id} → {self.topic_id} ({self.status})"

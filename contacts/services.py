@@ -117,6 +117,7 @@ def contact_upsert(
         contact.tags.add(
             *[Tag.objects.get_or_create(name=t.strip()[:64])[0] for t in tags if t.strip()]
         )
+    _persona_refresh_on_commit(contact)
     return contact, created
 
 
@@ -154,7 +155,15 @@ def contact_update(
         detail={"fields": sorted([*fields, *(f"properties.{k}" for k in props)])},
     )
     contact.refresh_from_db()
+    _persona_refresh_on_commit(contact)
     return contact
+
+
+def _persona_refresh_on_commit(contact: Contact) -> None:
+    """New data may move the contact to another persona; decided once the write commits."""
+    from contacts.personas import contact_persona_assign
+
+    transaction.on_commit(lambda: contact_persona_assign(contact=contact))
 
 
 def consent_record(

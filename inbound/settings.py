@@ -152,6 +152,9 @@ PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, min
 DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 
+# What `manage.py seed_demo` loads after the institution itself, app by app.
+DEMO_SEEDERS = ["contacts.demo.contacts_demo_seed"]
+
 # --- Authentication and staff ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -264,6 +267,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "kwargs": {"name": "tracking"},
         "options": {"queue": "tracking", "expires": 60},
+    },
+    "contacts-personas-assign": {
+        "task": "contacts.tasks_personas.personas_assign_all",
+        "schedule": crontab(minute=5, hour="*/6"),
+    },
+    "contacts-lifecycle-refresh": {
+        "task": "contacts.tasks_personas.lifecycle_refresh",
+        "schedule": crontab(minute=25, hour=2),
     },
     "contacts-retention-sweep": {
         "task": "contacts.tasks_rights.contacts_retention_sweep",

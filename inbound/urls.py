@@ -34,6 +34,7 @@ urlpatterns += i18n_patterns(
     path(_("legal-notice/"), views.legal_notice, name="legal-notice"),
     path("admin/", admin.site.urls),
     path("staff/contacts/imports/", include("contacts.urls_imports")),
+    path("staff/personas/", include("contacts.urls_personas")),
     path("staff/contacts/", include("contacts.urls_segments")),
     path("", include("contacts.urls_public")),
 )

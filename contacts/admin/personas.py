@@ -43,7 +43,6 @@ class PersonaAdminForm(forms.ModelForm):
 class PersonaAdmin(admin.ModelAdmin):
     form = PersonaAdminForm
     list_display = ("name", "priority", "summary", "member_count", "staff_page")
-    list_editable = ("priority",)
     search_fields = ("name", "summary")
     ordering = ("priority", "name")
     fieldsets = (

@@ -247,3 +247,22 @@ def test_merge_never_subscribes_someone_who_never_consented(marketer: Any) -> No
     subscription_set(contact=duplicate, topic=topic, status=Subscription.Status.ACTIVE)
     merged = contact_merge(primary=primary, duplicate=duplicate, actor=marketer)
     assert Subscription.objects.get(contact=merged, topic=topic).status != "active"
+
+
+def test_new_data_moves_the_contact_to_its_persona(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from contacts.models import Persona
+
+    Persona.objects.create(
+        name="Antonio, jubilado",
+        priority=1,
+        rules={"all": [{"field": "age", "op": "gte", "value": 65}]},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        contact, _ = contact_upsert(email="antonio@correo.example")
+    assert contact.persona_id is None
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_upsert(email="antonio@correo.example", data={"birth_year": 1950})
+    contact.refresh_from_db()
+    assert contact.persona is not None and contact.persona.name == "Antonio, jubilado"

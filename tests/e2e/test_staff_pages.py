@@ -35,6 +35,14 @@ def sign_in(page: Page, user: Any, language: str) -> None:
 def test_crm_staff_pages_have_no_wcag_violations(
     page: Page, site: str, marketer: Any, language: str
 ) -> None:
+    from contacts.models import Persona
+
+    persona = Persona.objects.create(
+        name="Antonio, jubilado",
+        summary="Jubilado activo",
+        background="Vive en el Centro.",
+        rules={"all": [{"field": "district", "op": "eq", "value": "Centro"}]},
+    )
     contact = ContactFactory(first_name="Lola", district="Centro")
     TopicFactory(slug="movilidad")
     touchpoint_record(kind="email_click", contact=contact, properties={"url": "/es/"})
@@ -46,6 +54,9 @@ def test_crm_staff_pages_have_no_wcag_violations(
             reverse("admin:contacts_segment_add"),
             reverse("admin:contacts_topic_changelist"),
             reverse("contacts_imports:import-upload"),
+            reverse("contacts_personas:persona-list"),
+            reverse("contacts_personas:persona-detail", args=[persona.pk]),
+            reverse("admin:contacts_persona_changelist"),
         ]
     for url in urls:
         response = page.goto(url)

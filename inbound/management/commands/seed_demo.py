@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
 from inbound.demo import demo_seed
 
@@ -13,6 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         staff = demo_seed(with_passwords=settings.DEBUG)
+        # Each app adds its own demo data (inbound imports no app: they are named in settings).
+        for path in settings.DEMO_SEEDERS:
+            created = import_string(path)()
+            self.stdout.write(f"{path}: {created} created")
         self.stdout.write(
             self.style.SUCCESS(f"Demo institution ready: {settings.INSTITUTION['name']}")
         )

@@ -1,0 +1,69 @@
+"""`python -m bench segments`: a small run on the configured database prints its figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_segments_bench_prints_one_json_line_with_figures_and_targets() -> None:
+    # The bench builds its own database next to the configured one (DATABASE_URL, else SQLite).
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "segments",
+            "--size",
+            "2000",
+            "--rounds",
+            "1",
+            "--import-rows",
+            "1000",
+        ],
+        cwd=PROJECT_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 1, completed.stdout
+    report = json.loads(lines[0])
+    assert report["bench"] == "segments"
+    assert report["size"] == 2000
+    assert report["database"] in {"sqlite", "postgresql"}
+    assert 10_000 <= report["touchpoints"] <= 30_000
+    assert report["segment_conditions"] == 7
+    assert 0 < report["segment_members"] < 2000
+    assert 0 <= report["nested_members"] <= report["segment_members"]
+    for figure in (
+        "segment_count_s",
+        "segment_materialise_s",
+        "nested_count_s",
+        "nested_materialise_s",
+        "import_rows_per_s",
+    ):
+        assert report[figure] > 0, figure
+    assert report["import_created"] + report["import_updated"] == 1000
+    assert report["import_errors"] == 0
+    assert report["lifecycle_changed"] > 0
+    assert report["personas_changed"] > 0
+    assert set(report["targets"]) == {
+        "segment_count_s",
+        "segment_materialise_s",
+        "nested_count_s",
+        "nested_materialise_s",
+        "import_rows_per_s",
+    }
+    for target in report["targets"].values():
+        assert set(target) == {"value", "goal", "met"}
+        assert isinstance(target["met"], bool)
