@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from contacts.admin.actions import CRM_ACTIONS
 from contacts.admin.rights import RIGHTS_ACTIONS
 from contacts.models import ConsentRecord, Contact, ContactProperty, Subscription, Tag, Topic
 from contacts.selectors import contact_timeline
@@ -86,7 +87,7 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = (SubscriptionInline, ConsentInline)
     change_form_template = "admin/contacts/contact/change_form.html"
     form = ContactAdminForm
-    actions = [*RIGHTS_ACTIONS, contacts_export_csv, contacts_export_xlsx]
+    actions = [*CRM_ACTIONS, *RIGHTS_ACTIONS, contacts_export_csv, contacts_export_xlsx]
     fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name", "phone", "language",
                            "seen_version")}),

@@ -64,12 +64,23 @@ def test_analyst_cannot_change_a_contact(client: Client, analyst: Any) -> None:
 
 def _form(contact: Any, **changes: Any) -> dict[str, Any]:
     data = {
-        "email": contact.email, "first_name": contact.first_name, "last_name": contact.last_name,
-        "phone": "", "language": "es", "postal_code": "", "district": "", "birth_year": "",
-        "properties": "{}", "source": "manual", "email_status": "active",
-        "email_paused_until": "", "seen_version": contact.version,
-        "subscriptions-TOTAL_FORMS": "0", "subscriptions-INITIAL_FORMS": "0",
-        "consents-TOTAL_FORMS": "0", "consents-INITIAL_FORMS": "0",
+        "email": contact.email,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "phone": "",
+        "language": "es",
+        "postal_code": "",
+        "district": "",
+        "birth_year": "",
+        "properties": "{}",
+        "source": "manual",
+        "email_status": "active",
+        "email_paused_until": "",
+        "seen_version": contact.version,
+        "subscriptions-TOTAL_FORMS": "0",
+        "subscriptions-INITIAL_FORMS": "0",
+        "consents-TOTAL_FORMS": "0",
+        "consents-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data
@@ -88,3 +99,54 @@ def test_two_staff_editing_the_same_contact_lose_nothing(client: Client, markete
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name) == ("Rosa María", "Gil")
     assert contact.version == 2
+
+
+def _action(client: Client, action: str, contacts: list[Any], **extra: Any) -> Any:
+    data = {"action": action, "_selected_action": [c.pk for c in contacts], **extra}
+    return client.post(reverse("admin:contacts_contact_changelist"), data)
+
+
+def test_staff_merge_two_duplicates_after_choosing_which_to_keep(
+    client: Client, marketer: Any
+) -> None:
+    from contacts.models import Contact
+
+    older = ContactFactory(email="ana@uno.example", district="Centro")
+    newer = ContactFactory(email="ana@dos.example")
+    client.force_login(marketer)
+    confirm = _action(client, "contacts_merge", [older, newer])
+    assert confirm.status_code == 200
+    assert "¿Qué contacto se conserva?" in confirm.content.decode()
+    done = _action(client, "contacts_merge", [older, newer], confirmed="yes", keep=newer.pk)
+    assert done.status_code == 302
+    assert list(Contact.objects.values_list("email", "district")) == [("ana@dos.example", "Centro")]
+    assert AuditEntry.objects.filter(action="contact_merged", actor=marketer).exists()
+
+
+def test_merge_needs_exactly_two_contacts(client: Client, marketer: Any) -> None:
+    from contacts.models import Contact
+
+    client.force_login(marketer)
+    response = _action(client, "contacts_merge", [ContactFactory()], confirmed="yes")
+    assert response.status_code == 302
+    assert Contact.objects.count() == 1
+
+
+def test_staff_add_selected_contacts_to_a_static_list(client: Client, marketer: Any) -> None:
+    from contacts.models import Segment
+
+    team = Segment.objects.create(name="Voluntariado", kind=Segment.Kind.STATIC)
+    people = [ContactFactory(), ContactFactory()]
+    client.force_login(marketer)
+    assert "Lista estática" in _action(client, "contacts_add_to_list", people).content.decode()
+    _action(client, "contacts_add_to_list", people, confirmed="yes", segment=team.pk)
+    assert set(team.members.values_list("pk", flat=True)) == {p.pk for p in people}
+
+
+def test_analyst_cannot_merge(client: Client, analyst: Any) -> None:
+    from contacts.models import Contact
+
+    pair = [ContactFactory(), ContactFactory()]
+    client.force_login(analyst)
+    _action(client, "contacts_merge", pair, confirmed="yes", keep=pair[0].pk)
+    assert Contact.objects.count() == 2
