@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, storages
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -25,6 +26,10 @@ CONTENT_LANGUAGES = [
     ("gl", _("Galician")),
     ("en", _("English")),
 ]
+
+def private_storage() -> Storage:
+    return storages["private"]
+
 
 postal_code_validator = RegexValidator(
     r"^(0[1-9]|[1-4]\d|5[0-2])\d{3}$",
@@ -539,7 +544,9 @@ class ImportJob(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    file = models.FileField(_("file"), upload_to="imports/")
+    # Uploaded lists hold personal data: kept outside MEDIA_ROOT (never served) and deleted
+    # once imported; abandoned uploads are purged daily.
+    file = models.FileField(_("file"), upload_to="imports/", storage=private_storage)
     original_name = models.CharField(max_length=255, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict)
     legal_basis = models.CharField(

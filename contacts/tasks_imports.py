@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from contacts.imports import import_job_run
 from contacts.models import ImportJob
@@ -19,3 +22,18 @@ def import_run(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
         import_job_run(job=job)
     except (OperationalError, InterfaceError) as error:
         raise self.retry(exc=error) from error
+
+
+@shared_task
+def imports_abandoned_purge() -> int:
+    """Delete uploads left at the mapping step for a day: they hold personal data."""
+    stale = ImportJob.objects.filter(
+        status=ImportJob.Status.PENDING, created_at__lt=timezone.now() - timedelta(days=1)
+    ).exclude(file="")
+    purged = 0
+    for job in stale:
+        job.file.delete(save=False)
+        job.status = ImportJob.Status.FAILED
+        job.save(update_fields=["file", "status"])
+        purged += 1
+    return purged

@@ -203,6 +203,11 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Files with personal data (contact imports): never under MEDIA_ROOT, never served.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "private"), "base_url": None},
+    },
     "staticfiles": {
         # Hashed names let WhiteNoise send far-future cache headers; they need collectstatic.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -275,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     "contacts-lifecycle-refresh": {
         "task": "contacts.tasks_personas.lifecycle_refresh",
         "schedule": crontab(minute=25, hour=2),
+    },
+    "contacts-imports-abandoned-purge": {
+        "task": "contacts.tasks_imports.imports_abandoned_purge",
+        "schedule": crontab(minute=50, hour=3),
     },
     "contacts-retention-sweep": {
         "task": "contacts.tasks_rights.contacts_retention_sweep",

@@ -162,12 +162,14 @@ def test_marketer_imports_a_semicolon_windows_1252_csv_through_the_pages(
     assert len(callbacks) == 1  # the task is enqueued only once the job is committed
 
     job = run(job)
-    assert (job.status, job.total_rows, job.processed_rows, job.created_count) == (
-        "done", 2, 2, 2
-    )
+    assert (job.status, job.total_rows, job.processed_rows, job.created_count) == ("done", 2, 2, 2)
     ines = Contact.objects.get(email="ines.nunez@correo.example")
     assert (ines.first_name, ines.last_name, ines.phone, ines.postal_code, ines.district) == (
-        "Inés", "Núñez Peñalver", "+34600123456", "08001", "Gràcia"
+        "Inés",
+        "Núñez Peñalver",
+        "+34600123456",
+        "08001",
+        "Gràcia",
     )
     assert ines.source == Contact.Source.IMPORT
     assert Subscription.objects.filter(
@@ -255,14 +257,36 @@ def test_analyst_cannot_import_and_anonymous_goes_to_login(analyst: Any, client:
 def test_header_names_are_guessed_in_spanish_and_english() -> None:
     ContactProperty.objects.create(key="socio", label="Número de socio", type="number")
     TopicFactory(slug="cultura", name="Cultura")
-    header = ["E-mail", "Nombre", "Apellidos", "Teléfono", "Código postal", "Distrito",
-              "Número de socio", "Cultura", "Año de nacimiento", "Etiquetas", "Observaciones"]
+    header = [
+        "E-mail",
+        "Nombre",
+        "Apellidos",
+        "Teléfono",
+        "Código postal",
+        "Distrito",
+        "Número de socio",
+        "Cultura",
+        "Año de nacimiento",
+        "Etiquetas",
+        "Observaciones",
+    ]
     assert list(mapping_guess(header).values()) == [
-        "email", "first_name", "last_name", "phone", "postal_code", "district",
-        "property:socio", "topic:cultura", "birth_year", "tags", "ignore",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "postal_code",
+        "district",
+        "property:socio",
+        "topic:cultura",
+        "birth_year",
+        "tags",
+        "ignore",
     ]
     assert mapping_guess(["CORREO", "cp", "Last name"]) == {
-        "0": "email", "1": "postal_code", "2": "last_name"
+        "0": "email",
+        "1": "postal_code",
+        "2": "last_name",
     }
 
 
@@ -274,14 +298,15 @@ def test_utf8_csv_with_bom_and_commas_imports() -> None:
 
 
 def test_xlsx_file_imports_with_numbers_as_cells() -> None:
-    content = xlsx_bytes([
-        ["Correo", "Nombre", "Teléfono", "CP", "Año de nacimiento"],
-        ["marta@correo.example", "Marta", 600123456, 8001, 1985],
-        [None, None, None, None, None],
-        ["pau@correo.example", "Pau", None, 28013, None],
-    ])
-    mapping = {"0": "email", "1": "first_name", "2": "phone", "3": "postal_code",
-               "4": "birth_year"}
+    content = xlsx_bytes(
+        [
+            ["Correo", "Nombre", "Teléfono", "CP", "Año de nacimiento"],
+            ["marta@correo.example", "Marta", 600123456, 8001, 1985],
+            [None, None, None, None, None],
+            ["pau@correo.example", "Pau", None, 28013, None],
+        ]
+    )
+    mapping = {"0": "email", "1": "first_name", "2": "phone", "3": "postal_code", "4": "birth_year"}
     job = run(job_for(content, name="contactos.xlsx", mapping=mapping))
     assert (job.status, job.total_rows, job.created_count) == ("done", 2, 2)
     marta = Contact.objects.get(email="marta@correo.example")
@@ -311,18 +336,25 @@ def test_duplicate_emails_in_the_file_last_row_wins_and_is_reported() -> None:
 
 
 def test_existing_contacts_are_updated_and_blanks_never_overwrite() -> None:
-    ContactFactory(email="Pepe@Correo.example", first_name="Pepe", last_name="Gómez",
-                   phone="+34600123456", district="Centro")
+    ContactFactory(
+        email="Pepe@Correo.example",
+        first_name="Pepe",
+        last_name="Gómez",
+        phone="+34600123456",
+        district="Centro",
+    )
     content = csv_bytes(
-        "email,nombre,apellidos,telefono,distrito\n"
-        "pepe@correo.example,,Gómez Ruiz,,\n"
+        "email,nombre,apellidos,telefono,distrito\npepe@correo.example,,Gómez Ruiz,,\n"
     )
     mapping = {"0": "email", "1": "first_name", "2": "last_name", "3": "phone", "4": "district"}
     job = run(job_for(content, mapping=mapping))
     assert (job.created_count, job.updated_count) == (0, 1)
     pepe = Contact.objects.get()
     assert (pepe.first_name, pepe.last_name, pepe.phone, pepe.district) == (
-        "Pepe", "Gómez Ruiz", "+34600123456", "Centro"
+        "Pepe",
+        "Gómez Ruiz",
+        "+34600123456",
+        "Centro",
     )
     assert pepe.version == 2
 
@@ -339,11 +371,10 @@ def test_bad_rows_are_reported_in_spanish_while_valid_rows_import() -> None:
     )
     mapping = {"0": "email", "1": "phone", "2": "postal_code", "3": "property:socio"}
     job = run(job_for(content, mapping=mapping))
-    assert (job.status, job.processed_rows, job.created_count, job.error_count) == (
-        "done", 5, 2, 3
-    )
+    assert (job.status, job.processed_rows, job.created_count, job.error_count) == ("done", 5, 2, 3)
     assert set(Contact.objects.values_list("email", flat=True)) == {
-        "buena@correo.example", "otra.buena@correo.example"
+        "buena@correo.example",
+        "otra.buena@correo.example",
     }
     assert Contact.objects.get(email="buena@correo.example").properties == {"socio": 15}
     by_row = {e["row"]: e for e in job.errors}
@@ -362,9 +393,9 @@ def test_tombstoned_emails_are_refused() -> None:
     job = run(job_for(content, mapping={"0": "email"}))
     assert list(Contact.objects.values_list("email", flat=True)) == ["viva@correo.example"]
     assert job.errors[0]["row"] == 2
-    assert job.errors[0]["errors"]["email"] == [es(
-        "This person asked to be erased; they can only come back by signing up themselves."
-    )]
+    assert job.errors[0]["errors"]["email"] == [
+        es("This person asked to be erased; they can only come back by signing up themselves.")
+    ]
 
 
 def test_consent_records_carry_the_declared_legal_basis_and_topics_subscribe(
@@ -373,16 +404,18 @@ def test_consent_records_carry_the_declared_legal_basis_and_topics_subscribe(
     everyone = TopicFactory(slug="agenda", name="Agenda")
     column = TopicFactory(slug="obras", name="Obras")
     left = ContactFactory(email="se.fue@correo.example")
-    Subscription.objects.create(contact=left, topic=everyone,
-                                status=Subscription.Status.UNSUBSCRIBED)
-    content = csv_bytes(
-        "email,obras\n"
-        "ana@correo.example,sí\n"
-        "luis@correo.example,no\n"
-        "se.fue@correo.example,\n"
+    Subscription.objects.create(
+        contact=left, topic=everyone, status=Subscription.Status.UNSUBSCRIBED
     )
-    job = job_for(content, mapping={"0": "email", "1": "topic:obras"},
-                  legal_basis=ConsentRecord.LegalBasis.PUBLIC_TASK, user=marketer)
+    content = csv_bytes(
+        "email,obras\nana@correo.example,sí\nluis@correo.example,no\nse.fue@correo.example,\n"
+    )
+    job = job_for(
+        content,
+        mapping={"0": "email", "1": "topic:obras"},
+        legal_basis=ConsentRecord.LegalBasis.PUBLIC_TASK,
+        user=marketer,
+    )
     job.topics.set([everyone])
     job = run(job)
     ana = Contact.objects.get(email="ana@correo.example")
@@ -391,14 +424,17 @@ def test_consent_records_carry_the_declared_legal_basis_and_topics_subscribe(
         Subscription.objects.filter(status="active").values_list("contact__email", "topic__slug")
     )
     assert active == {
-        ("ana@correo.example", "agenda"), ("ana@correo.example", "obras"),
+        ("ana@correo.example", "agenda"),
+        ("ana@correo.example", "obras"),
         ("luis@correo.example", "agenda"),
     }
     # Someone who unsubscribed is not subscribed again by a spreadsheet.
     assert Subscription.objects.get(contact=left).status == Subscription.Status.UNSUBSCRIBED
     topic_records = ConsentRecord.objects.filter(purpose=ConsentRecord.Purpose.TOPIC)
     assert {(r.contact_id, r.topic_id) for r in topic_records} == {
-        (ana.pk, everyone.pk), (ana.pk, column.pk), (luis.pk, everyone.pk)
+        (ana.pk, everyone.pk),
+        (ana.pk, column.pk),
+        (luis.pk, everyone.pk),
     }
     for record in ConsentRecord.objects.all():
         assert record.legal_basis == ConsentRecord.LegalBasis.PUBLIC_TASK
@@ -419,8 +455,10 @@ def test_tags_column_is_split_on_commas() -> None:
 def test_import_rows_takes_generated_rows_in_batches() -> None:
     rows = ({"mail": f"persona{i}@correo.example", "cp": "28013"} for i in range(2500))
     result = import_rows(
-        rows=rows, mapping={"mail": "email", "cp": "postal_code"},
-        legal_basis=ConsentRecord.LegalBasis.LEGITIMATE_INTEREST, consent_text="",
+        rows=rows,
+        mapping={"mail": "email", "cp": "postal_code"},
+        legal_basis=ConsentRecord.LegalBasis.LEGITIMATE_INTEREST,
+        consent_text="",
     )
     assert (result.processed, result.created, result.error_count) == (2500, 2500, 0)
     assert Contact.objects.filter(postal_code="28013").count() == 2500
@@ -437,8 +475,11 @@ def test_a_rerun_after_a_crash_resumes_after_the_committed_rows() -> None:
 
 
 def test_import_is_audited_with_its_counts(marketer: Any) -> None:
-    job = run(job_for(csv_bytes("email\nana@correo.example\nmal\n"), mapping={"0": "email"},
-                      user=marketer))
+    job = run(
+        job_for(
+            csv_bytes("email\nana@correo.example\nmal\n"), mapping={"0": "email"}, user=marketer
+        )
+    )
     entry = AuditEntry.objects.get(action="contacts_imported")
     assert entry.actor == marketer and entry.object_id == str(job.pk)
     assert entry.detail == {"status": "done", "rows": 2, "created": 1, "updated": 0, "errors": 1}
@@ -488,8 +529,9 @@ def test_file_with_more_than_a_million_rows_fails_and_imports_nothing() -> None:
 
 def test_import_rows_refuses_a_mapping_without_email() -> None:
     with pytest.raises(ImportFileError):
-        import_rows(rows=[{"a": "x"}], mapping={"a": "first_name"}, legal_basis="consent",
-                    consent_text="x")
+        import_rows(
+            rows=[{"a": "x"}], mapping={"a": "first_name"}, legal_basis="consent", consent_text="x"
+        )
 
 
 # --- The progress page -------------------------------------------------------------------------
@@ -497,17 +539,22 @@ def test_import_rows_refuses_a_mapping_without_email() -> None:
 
 def test_progress_page_refreshes_itself_while_running(marketer: Any) -> None:
     job = job_for(csv_bytes("email\nana@correo.example\n"))
-    ImportJob.objects.filter(pk=job.pk).update(status="running", total_rows=2000,
-                                               processed_rows=1000)
-    response = staff_client(marketer).get(
-        reverse("contacts_imports:import-detail", args=[job.pk])
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", total_rows=2000, processed_rows=1000
     )
+    response = staff_client(marketer).get(reverse("contacts_imports:import-detail", args=[job.pk]))
     html = response.content.decode()
     assert '<meta http-equiv="refresh" content="2">' in html
     assert '<progress id="import-progress" max="2000" value="1000">50%</progress>' in html
-    assert es(
-        "%(processed)s of %(total)s rows (%(percent)s%%)", processed=1000, total=2000, percent=50
-    ) in html
+    assert (
+        es(
+            "%(processed)s of %(total)s rows (%(percent)s%%)",
+            processed=1000,
+            total=2000,
+            percent=50,
+        )
+        in html
+    )
     assert "<script>" not in html
 
 
@@ -554,7 +601,10 @@ def test_import_runs_in_the_celery_worker_after_commit(
         import_run.delay_on_commit(job.pk)
     job = wait_until_finished(job)
     assert (job.status, job.total_rows, job.processed_rows, job.created_count) == (
-        "done", 1500, 1500, 1500
+        "done",
+        1500,
+        1500,
+        1500,
     )
     assert Contact.objects.filter(source="import").count() == 1500
     assert not Path(job.file.path).exists()  # the uploaded file is not kept once imported
@@ -574,3 +624,30 @@ def test_import_admin_lists_jobs_with_a_link_to_their_report(marketer: Any, anal
     add = staff_client(marketer).get(reverse("admin:contacts_importjob_add"))
     assert add["Location"] == reverse("contacts_imports:import-upload")
     assert staff_client(analyst).get(reverse("admin:contacts_importjob_add")).status_code == 403
+
+
+def test_uploads_are_stored_outside_media_and_abandoned_ones_are_purged(marketer: Any) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from contacts.models import ImportJob
+    from contacts.tasks_imports import imports_abandoned_purge
+
+    job = ImportJob.objects.create(legal_basis="consent", created_by=marketer)
+    job.file.save("lista.csv", ContentFile(b"email\nana@correo.example\n"))
+    stored = Path(job.file.path)
+    assert stored.exists()
+    assert Path(settings.MEDIA_ROOT) not in stored.parents
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(days=2))
+    fresh = ImportJob.objects.create(legal_basis="consent", created_by=marketer)
+    fresh.file.save("nueva.csv", ContentFile(b"email\n"))
+    assert imports_abandoned_purge() == 1
+    assert not stored.exists()
+    assert Path(fresh.file.path).exists()
+    job.refresh_from_db()
+    assert job.status == "failed" and not job.file
+    fresh.file.delete(save=False)
