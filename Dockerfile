@@ -44,10 +44,10 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only-never-used-at-runtime \
     ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 
-# var/ is the only writable place: media (mount a volume at /app/var/media), the beat schedule,
+# var/ is the only writable place: media and private uploads (volumes), the beat schedule,
 # and mail files if EMAIL_URL is unset. The code and collected static stay read-only.
-RUN mkdir -p var/media \
- && chown inbound:inbound var var/media
+RUN mkdir -p var/media var/private \
+ && chown inbound:inbound var var/media var/private
 
 USER 10001:10001
 
