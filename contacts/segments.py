@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.db.models import (
+    Case,
     Count,
     DateField,
     Exists,
@@ -27,6 +28,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
@@ -42,6 +44,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
     Lookup,
     Range,
+    Regex,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,8 +142,12 @@ def _datetime_q(column: str, op: str, value: Any) -> Q:
     if op == "between":
         low, high = parse_date(value[0]), parse_date(value[1])
         assert low is not None and high is not None  # noqa: S101 - validated
-        return Q(**{f"{column}__gte": _day_start(low),
-                    f"{column}__lt": _day_start(high + dt.timedelta(days=1))})
+        return Q(
+            **{
+                f"{column}__gte": _day_start(low),
+                f"{column}__lt": _day_start(high + dt.timedelta(days=1)),
+            }
+        )
     day = parse_date(value)
     assert day is not None  # noqa: S101 - validated
     start, end = _day_start(day), _day_start(day + dt.timedelta(days=1))
@@ -189,12 +196,27 @@ def _compare(lhs: Expression, op: str, value: Any, *, text: bool = False) -> Q:
     return present & _lookup(lhs, name, list(value) if op == "in" else value)
 
 
+# JSON written by other systems (touchpoints from the API, a survey tool) may hold text where a
+# number or date is expected; PostgreSQL would abort the whole query on a failed cast, so only
+# values of the right shape are cast and the rest compare as missing.
+NUMBER_SHAPE = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
 def _json_value(json_field: str, key: str, kind: str) -> Expression:
     text = KeyTextTransform(key, json_field)
     if kind == NUMBER:
-        return Cast(text, FloatField())
+        return Case(
+            When(Regex(text, NUMBER_SHAPE), then=Cast(text, FloatField())),
+            default=Value(None),
+            output_field=FloatField(),
+        )
     if kind == DATE:
-        return Cast(text, DateField())
+        return Case(
+            When(Regex(text, DATE_SHAPE), then=Cast(text, DateField())),
+            default=Value(None),
+            output_field=DateField(),
+        )
     return text
 
 
@@ -301,9 +323,13 @@ def _touchpoint_property_q(spec: dict[str, Any]) -> Q:
         kind = TEXT
     elif isinstance(sample, bool):
         predicate = _json_boolean_q("properties", spec["key"], op, value)
-        return Q(Exists(Touchpoint.objects.filter(
-            predicate, contact=OuterRef("pk"), kind=spec["kind"]
-        ).filter(_since(spec.get("days")))))
+        return Q(
+            Exists(
+                Touchpoint.objects.filter(
+                    predicate, contact=OuterRef("pk"), kind=spec["kind"]
+                ).filter(_since(spec.get("days")))
+            )
+        )
     else:
         kind = NUMBER
         value = [float(v) for v in value] if isinstance(value, list) else float(value)
@@ -357,14 +383,23 @@ class _Compiler:
             action = Coalesce(consent_latest_action(node["consent"], topic), Value(""))
             return Q(Exact(action, ConsentRecord.Action.GRANTED))
         if "topic" in node:
-            return Q(Exists(Subscription.objects.filter(
-                contact=OuterRef("pk"), topic__slug=node["topic"],
-                status=Subscription.Status.ACTIVE,
-            )))
+            return Q(
+                Exists(
+                    Subscription.objects.filter(
+                        contact=OuterRef("pk"),
+                        topic__slug=node["topic"],
+                        status=Subscription.Status.ACTIVE,
+                    )
+                )
+            )
         if "tag" in node:
-            return Q(Exists(Contact.tags.through.objects.filter(
-                contact_id=OuterRef("pk"), tag__name=node["tag"]
-            )))
+            return Q(
+                Exists(
+                    Contact.tags.through.objects.filter(
+                        contact_id=OuterRef("pk"), tag__name=node["tag"]
+                    )
+                )
+            )
         if "segment" in node:
             return self.segment(node["segment"], seen)
         if "behaviour" in node:

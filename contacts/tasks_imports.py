@@ -21,6 +21,11 @@ def import_run(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
     try:
         import_job_run(job=job)
     except (OperationalError, InterfaceError) as error:
+        if self.request.retries >= self.max_retries:
+            # Out of retries: say so on the progress page instead of "running" for ever.
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportJob.Status.FAILED, finished_at=timezone.now())
+            raise
         raise self.retry(exc=error) from error
 
 
