@@ -79,8 +79,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "django_prose_editor",
     "inbound",
     "contacts",
+    "content",
 ]
 
 MIDDLEWARE = [

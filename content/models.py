@@ -1,0 +1,1 @@
+"""ATRAER: the content citizens find — articles, pages, FAQs, videos."""
