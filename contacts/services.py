@@ -10,7 +10,8 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -252,11 +253,16 @@ def _announce(touchpoints: list[Touchpoint]) -> None:
     transaction.on_commit(send)
 
 
-def _mark_activity(contact_ids: set[int], when: datetime) -> None:
-    if contact_ids:
-        Contact.objects.filter(pk__in=contact_ids).filter(
-            models.Q(last_activity_at__isnull=True) | models.Q(last_activity_at__lt=when)
-        ).update(last_activity_at=when)
+def _mark_activity(latest: Mapping[int, datetime], chunk: int = 500) -> None:
+    """Move each contact's last_activity_at forward to its latest touchpoint: one UPDATE per
+    `chunk` contacts (a CASE per id), never one query per contact."""
+    items = sorted(latest.items())
+    for start in range(0, len(items), chunk):
+        part = dict(items[start:start + chunk])
+        when = Case(*[When(pk=pk, then=Value(at)) for pk, at in part.items()],
+                    output_field=models.DateTimeField())
+        Contact.objects.filter(pk__in=part).update(
+            last_activity_at=Greatest(Coalesce(F("last_activity_at"), when), when))
 
 
 @transaction.atomic
@@ -284,7 +290,7 @@ def touchpoint_record(
     )
     touchpoint.save()
     if contact is not None:
-        _mark_activity({contact.pk}, touchpoint.occurred_at)
+        _mark_activity({contact.pk: touchpoint.occurred_at})
     _announce([touchpoint])
     return touchpoint
 
@@ -302,8 +308,7 @@ def touchpoints_record_bulk(*, rows: Iterable[TouchpointIn], batch_size: int = 2
     for t in known:
         if t.contact_id is not None:
             latest[t.contact_id] = max(latest.get(t.contact_id, t.occurred_at), t.occurred_at)
-    for contact_id, when in latest.items():
-        _mark_activity({contact_id}, when)
+    _mark_activity(latest)
     _announce(known)
     return len(created)
 

@@ -266,3 +266,29 @@ def test_new_data_moves_the_contact_to_its_persona(
         contact_upsert(email="antonio@correo.example", data={"birth_year": 1950})
     contact.refresh_from_db()
     assert contact.persona is not None and contact.persona.name == "Antonio, jubilado"
+
+
+def test_bulk_touchpoints_move_last_activity_forward_in_few_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    now = timezone.now()
+    people = [ContactFactory(last_activity_at=now - dt.timedelta(days=1)) for _ in range(3)]
+    rows = [
+        TouchpointIn(
+            kind="email_open", contact_id=people[0].pk, occurred_at=now - dt.timedelta(hours=1)
+        ),
+        TouchpointIn(
+            kind="email_open", contact_id=people[0].pk, occurred_at=now - dt.timedelta(hours=2)
+        ),
+        TouchpointIn(
+            kind="email_open", contact_id=people[1].pk, occurred_at=now - dt.timedelta(days=3)
+        ),
+        TouchpointIn(kind="email_open", contact_id=people[2].pk, occurred_at=now),
+    ]
+    with django_assert_max_num_queries(4):
+        touchpoints_record_bulk(rows=rows)
+    for person in people:
+        person.refresh_from_db()
+    assert people[0].last_activity_at == now - dt.timedelta(hours=1)
+    assert people[1].last_activity_at == now - dt.timedelta(days=1)  # older touchpoint: kept
+    assert people[2].last_activity_at == now
