@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import translation
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from contacts.services import touchpoint_record
 from tests.contacts.factories import ContactFactory, TopicFactory
@@ -62,3 +62,23 @@ def test_crm_staff_pages_have_no_wcag_violations(
         response = page.goto(url)
         assert response is not None and response.status == 200, url
         assert_accessible(page)
+
+
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
+def test_segment_member_count_follows_the_rules_as_they_are_typed(
+    page: Page, site: str, marketer: Any
+) -> None:
+    ContactFactory(district="Centro")
+    ContactFactory(district="Centro")
+    ContactFactory(district="Norte")
+    sign_in(page, marketer, "en")
+    page.goto(reverse("admin:contacts_segment_add").replace("/es/", "/en/", 1))
+    rules = page.locator("#id_rules")
+    count = page.locator("#segment-live-count")
+    rules.fill('{"field": "district", "op": "eq", "value": "Centro"}')
+    expect(count).to_contain_text("2")
+    rules.fill('{"field": "district", "op": "eq", "value": "Norte"}')
+    expect(count).to_contain_text("1")
+    rules.fill('{"field": "district", "op": "gtx", "value": "Norte"}')
+    expect(count).to_contain_text("gtx")
+    assert_accessible(page)
