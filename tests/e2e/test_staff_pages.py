@@ -43,6 +43,25 @@ def test_crm_staff_pages_have_no_wcag_violations(
         background="Vive en el Centro.",
         rules={"all": [{"field": "district", "op": "eq", "value": "Centro"}]},
     )
+    from contacts.models import ImportJob
+
+    job = ImportJob.objects.create(
+        legal_basis="consent",
+        created_by=marketer,
+        status="done",
+        original_name="lista.csv",
+        total_rows=3,
+        processed_rows=3,
+        created_count=2,
+        error_count=1,
+        errors=[
+            {
+                "row": 3,
+                "email": "mal@",
+                "errors": {"email": ["Introduce una dirección de correo electrónico válida."]},
+            }
+        ],
+    )
     contact = ContactFactory(first_name="Lola", district="Centro")
     TopicFactory(slug="movilidad")
     touchpoint_record(kind="email_click", contact=contact, properties={"url": "/es/"})
@@ -54,6 +73,7 @@ def test_crm_staff_pages_have_no_wcag_violations(
             reverse("admin:contacts_segment_add"),
             reverse("admin:contacts_topic_changelist"),
             reverse("contacts_imports:import-upload"),
+            reverse("contacts_imports:import-detail", args=[job.pk]),
             reverse("contacts_personas:persona-list"),
             reverse("contacts_personas:persona-detail", args=[persona.pk]),
             reverse("admin:contacts_persona_changelist"),
