@@ -152,3 +152,15 @@ def test_admin_selection_exports_only_the_selected_contacts(
     request.user = analyst
     with pytest.raises(PermissionDenied):
         contacts_export_csv(model_admin, request, selected)
+
+
+def test_segment_page_links_its_exports_only_for_those_who_may_export(
+    client: Client, marketer: Any, analyst: Any
+) -> None:
+    segment = Segment.objects.create(name="Todos", rules={})
+    page = reverse("admin:contacts_segment_change", args=[segment.pk])
+    export = reverse("contacts_imports:segment-export-csv", args=[segment.pk])
+    client.force_login(marketer)
+    assert export in client.get(page).content.decode()
+    client.force_login(analyst)
+    assert export not in client.get(page).content.decode()
