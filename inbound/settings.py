@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -275,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"name": "tracking"},
         "options": {"queue": "tracking", "expires": 60},
     },
+    "content-publish-due": {
+        "task": "content.tasks.content_publish_due",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 60},
+    },
     "contacts-personas-assign": {
         "task": "contacts.tasks_personas.personas_assign_all",
         "schedule": crontab(minute=5, hour="*/6"),
@@ -340,7 +346,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 500
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        # The nonce lets the rich-text editor's import map run; it is added to the header only
+        # on pages that use it (the admin's editor), so public pages stay 'self'-only.
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
