@@ -104,7 +104,9 @@ def test_a_duplicate_slug_shows_a_clear_error(editor: Any) -> None:
     ArticleFactory(slug_es="nueva-biblioteca")
     response = _client(editor).post(reverse("admin:content_article_add"), _form())
     assert response.status_code == 200
-    assert "Ya existe un artículo con este identificador en este idioma." in response.content.decode()
+    assert (
+        "Ya existe un artículo con este identificador en este idioma." in response.content.decode()
+    )
 
 
 def test_editor_publishes_with_the_action(editor: Any) -> None:
