@@ -37,6 +37,7 @@ urlpatterns += i18n_patterns(
     path("staff/personas/", include("contacts.urls_personas")),
     path("staff/contacts/", include("contacts.urls_segments")),
     path("", include("contacts.urls_public")),
+    path("", include("content.urls")),
 )
 
 if settings.DEBUG:
