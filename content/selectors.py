@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import get_language
 
 from content.models import FAQ, Article, Page, Video
 
@@ -21,3 +24,19 @@ def faqs_live() -> QuerySet[FAQ]:
 
 def videos_live() -> QuerySet[Video]:
     return Video.objects.live()
+
+
+def in_language(queryset: QuerySet[Any], language: str | None = None) -> QuerySet[Any]:
+    """Only the items written in `language` (the current one by default)."""
+    language = language or get_language()
+    title = "question" if queryset.model is FAQ else "title"
+    if queryset.model is FAQ:
+        return queryset.exclude(**{f"{title}_{language}": ""}).exclude(
+            **{f"{title}_{language}__isnull": True}
+        )
+    return queryset.exclude(
+        Q(**{f"{title}_{language}": ""})
+        | Q(**{f"{title}_{language}__isnull": True})
+        | Q(**{f"slug_{language}": ""})
+        | Q(**{f"slug_{language}__isnull": True})
+    )

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+
+from content import views
 
 app_name = "content"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path(_("news/"), views.article_list, name="article-list"),
+    path(_("news/<slug:slug>/"), views.article_detail, name="article-detail"),
+    path(_("topics/<slug:slug>/"), views.topic_detail, name="topic-detail"),
+    path(_("pages/<path:path>/"), views.page_detail, name="page-detail"),
+    path(_("faq/"), views.faq_list, name="faq-list"),
+    path(_("videos/<slug:slug>/"), views.video_detail, name="video-detail"),
+    path(_("preview/<str:token>/"), views.content_preview, name="preview"),
+]

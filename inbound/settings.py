@@ -158,6 +158,9 @@ CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 # What `manage.py seed_demo` loads after the institution itself, app by app.
 DEMO_SEEDERS = ["contacts.demo.contacts_demo_seed"]
 
+# PeerTube servers whose videos may be embedded (besides youtube-nocookie and Vimeo).
+CONTENT_PEERTUBE_HOSTS = env_list("CONTENT_PEERTUBE_HOSTS", ["framatube.org"])
+
 # --- Authentication and staff ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -353,7 +356,12 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
+        # Privacy-enhanced video embeds only (content.validators keeps the same list).
+        "frame-src": [
+            "https://www.youtube-nocookie.com",
+            "https://player.vimeo.com",
+            *(f"https://{host}" for host in CONTENT_PEERTUBE_HOSTS),
+        ],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'self'"],

@@ -1,0 +1,48 @@
+"""Content for other apps' templates (the home page), without them importing `content`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Prefetch
+from django.utils.html import _json_script_escapes  # type: ignore[attr-defined]
+from django.utils.safestring import SafeString, mark_safe
+
+from contacts.models import Topic
+from content.models import Article
+from content.selectors import articles_live, in_language
+
+register = template.Library()
+
+
+@register.simple_tag
+def latest_articles(count: int = 3) -> list[Article]:
+    """The newest live articles written in the current language."""
+    return list(in_language(articles_live())[:count])
+
+
+@register.simple_tag
+def featured_topics(per_topic: int = 1) -> list[Topic]:
+    """Public topics that have live articles, each with its newest (`topic.featured`)."""
+    live = in_language(Article.objects.live())
+    topics: list[Topic] = list(
+        Topic.objects.filter(is_public=True, articles__in=live)
+        .distinct()
+        .prefetch_related(Prefetch("articles", queryset=live, to_attr="live_articles"))
+    )
+    for topic in topics:
+        topic.featured = topic.live_articles[:per_topic]  # type: ignore[attr-defined]
+    return topics
+
+
+@register.filter
+def json_ld(data: Any) -> SafeString:
+    """A `<script type="application/ld+json">` data block, escaped like `json_script`.
+
+    Browsers do not execute this type, so the CSP's script-src does not apply to it.
+    """
+    text = json.dumps(data, cls=DjangoJSONEncoder).translate(_json_script_escapes)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308

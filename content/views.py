@@ -1,0 +1,356 @@
+"""The public content pages: what citizens read, in their language, fast and cacheable.
+
+Only live content is shown, and only in a language it has been written in (a non-empty slug
+and title in that language): a fallback to Spanish under an English address would mislead
+search engines and readers alike, so such an address is a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db.models import Max, Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import condition
+
+from contacts.models import Topic
+from content.models import Article, Page, Publishable, Video
+from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
+from content.services import PreviewLinkInvalid, content_preview_read
+from inbound.lib.pagecache import public_page
+
+PER_PAGE = 12
+RELATED_MAX = 3
+
+
+def _page_number(request: HttpRequest) -> int:
+    """The `?page=` asked for; anything but a canonical positive number is a 404, so the page
+    cache cannot be filled with `?page=01`, `?page=001`… variants."""
+    raw = request.GET.get("page", "1")
+    if not raw.isdigit() or str(int(raw)) != raw or int(raw) < 1:
+        raise Http404
+    return int(raw)
+
+
+def _paginate(request: HttpRequest, queryset: QuerySet[Any]) -> PaginatorPage:
+    paginator = Paginator(queryset, PER_PAGE)
+    number = _page_number(request)
+    if number > max(paginator.num_pages, 1):
+        raise Http404
+    return paginator.page(number)
+
+
+def _translations(obj: Publishable, url_name: str) -> list[dict[str, str]]:
+    """The addresses of `obj` in every site language it is written in (for hreflang)."""
+    links = []
+    for code, _name in settings.LANGUAGES:
+        slug = getattr(obj, f"slug_{code}", "")
+        title = getattr(obj, f"title_{code}", "")
+        if slug and title:
+            with translation.override(code):
+                links.append({"code": code, "url": reverse(url_name, kwargs={"slug": slug})})
+    return links
+
+
+def _site_languages(request: HttpRequest, alternates: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The language switcher for a translated item: its own address in each language, or that
+    language's home when it has no translation (the generic switcher would keep this slug)."""
+    current = get_language()
+    urls = {link["code"]: link["url"] for link in alternates}
+    return [
+        {
+            "code": code,
+            "name": translation.get_language_info(code)["name_local"],
+            "url": urls.get(code, f"/{code}/"),
+            "current": code == current,
+        }
+        for code, _name in settings.LANGUAGES
+    ]
+
+
+def _breadcrumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"name": _("Home"), "url": reverse("home")}] + [
+        {"name": name, "url": url} for name, url in trail
+    ]
+
+
+def _breadcrumb_ld(request: HttpRequest, crumbs: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {
+                "@type": "ListItem",
+                "position": position,
+                "name": crumb["name"],
+                "item": request.build_absolute_uri(crumb["url"]),
+            }
+            for position, crumb in enumerate(crumbs, start=1)
+        ],
+    }
+
+
+# --- Conditional GET: the newest `updated_at` of what the page shows --------------------------
+
+
+def _article_changed(request: HttpRequest, slug: str) -> dt.datetime | None:
+    language = get_language()
+    return (
+        in_language(articles_live())
+        .filter(**{f"slug_{language}": slug})
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+
+
+def _video_changed(request: HttpRequest, slug: str) -> dt.datetime | None:
+    language = get_language()
+    return (
+        in_language(videos_live())
+        .filter(**{f"slug_{language}": slug})
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+
+
+def _articles_changed(request: HttpRequest, **kwargs: Any) -> dt.datetime | None:
+    return in_language(Article.objects.live()).aggregate(last=Max("updated_at"))["last"]
+
+
+def _once(changed: Any) -> Any:
+    """`condition` asks for the ETag and the Last-Modified separately: look it up once."""
+
+    def lookup(request: HttpRequest, **kwargs: Any) -> dt.datetime | None:
+        if not hasattr(request, "_content_changed"):
+            request._content_changed = changed(request, **kwargs)  # type: ignore[attr-defined]
+        return request._content_changed  # type: ignore[attr-defined, no-any-return]
+
+    return lookup
+
+
+def _conditional(changed: Any) -> Any:
+    """Conditional GET from the newest `updated_at`; the ETag also names the language and
+    the page number, since the same timestamp renders different pages for each."""
+    last_modified = _once(changed)
+
+    def etag(request: HttpRequest, **kwargs: Any) -> str | None:
+        updated = last_modified(request, **kwargs)
+        if updated is None:
+            return None
+        page = request.GET.get("page", "1")
+        return f"{get_language()}-{page}-{updated.timestamp():.6f}"
+
+    return condition(etag_func=etag, last_modified_func=last_modified)
+
+
+# --- Articles ----------------------------------------------------------------------------------
+
+
+@_conditional(_articles_changed)
+@public_page(vary_on=("page",))
+def article_list(request: HttpRequest) -> HttpResponse:
+    articles = _paginate(request, in_language(articles_live()))
+    crumbs = _breadcrumbs((_("News"), reverse("content:article-list")))
+    return render(
+        request,
+        "content/article_list.html",
+        {"articles": articles, "breadcrumbs": crumbs, "json_ld": [_breadcrumb_ld(request, crumbs)]},
+    )
+
+
+def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
+    related = (
+        in_language(Article.objects.live())
+        .filter(topics__in=[topic.pk for topic in article.topics.all()])
+        .exclude(pk=article.pk)
+        .distinct()[:RELATED_MAX]
+        if article.pk
+        else []
+    )
+    crumbs = _breadcrumbs(
+        (_("News"), reverse("content:article-list")),
+        (article.title, request.path),
+    )
+    alternates = _translations(article, "content:article-detail")
+    article_ld: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": article.title,
+        "description": article.meta_description or article.summary,
+        "inLanguage": get_language(),
+        "dateModified": article.updated_at.isoformat() if article.updated_at else None,
+        "mainEntityOfPage": request.build_absolute_uri(request.path),
+        "publisher": {"@type": "Organization", "name": settings.INSTITUTION["name"]},
+    }
+    if article.published_at:
+        article_ld["datePublished"] = article.published_at.isoformat()
+    if article.byline:
+        article_ld["author"] = {"@type": "Person", "name": article.byline}
+    if article.hero_image:
+        article_ld["image"] = request.build_absolute_uri(article.hero_image.url)
+    return {
+        "article": article,
+        "related": related,
+        "breadcrumbs": crumbs,
+        "alternates": alternates,
+        "x_default": next((a["url"] for a in alternates if a["code"] == "es"), None),
+        "site_languages": _site_languages(request, alternates),
+        "json_ld": [article_ld, _breadcrumb_ld(request, crumbs)],
+    }
+
+
+@_conditional(_article_changed)
+@public_page
+def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    language = get_language()
+    article = get_object_or_404(in_language(articles_live()), **{f"slug_{language}": slug})
+    return render(request, "content/article_detail.html", _article_context(request, article))
+
+
+# --- Topics, pages, FAQs, videos ---------------------------------------------------------------
+
+
+@public_page(vary_on=("page",))
+def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    topic = get_object_or_404(Topic, slug=slug, is_public=True)
+    articles = _paginate(request, in_language(articles_live()).filter(topics=topic))
+    crumbs = _breadcrumbs((topic.name, request.path))
+    return render(
+        request,
+        "content/topic_detail.html",
+        {
+            "topic": topic,
+            "articles": articles,
+            "faqs": in_language(faqs_live()).filter(topic=topic),
+            "videos": in_language(videos_live()).filter(**_video_topic_filter(topic)),
+            "breadcrumbs": crumbs,
+            "json_ld": [_breadcrumb_ld(request, crumbs)],
+        },
+    )
+
+
+def _video_topic_filter(topic: Topic) -> dict[str, Any]:
+    """Videos have no topics yet (see the report): a topic page lists none until they do."""
+    if any(field.name == "topics" for field in Video._meta.get_fields()):
+        return {"topics": topic}
+    return {"pk__in": []}
+
+
+@public_page
+def page_detail(request: HttpRequest, path: str) -> HttpResponse:
+    """A page found by walking its hierarchy slug by slug; every step must be live."""
+    language = get_language()
+    parent: Page | None = None
+    for slug in path.split("/"):
+        node = in_language(pages_live()).filter(parent=parent, **{f"slug_{language}": slug}).first()
+        if node is None:
+            raise Http404
+        parent = node
+    if parent is None:
+        raise Http404
+    return render(request, "content/page_detail.html", _page_context(request, parent))
+
+
+def _page_url(page: Page) -> str:
+    slugs = [ancestor.slug for ancestor in page.ancestors()] + [page.slug]
+    return reverse("content:page-detail", kwargs={"path": "/".join(slugs)})
+
+
+def _page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
+    crumbs = _breadcrumbs(
+        *((ancestor.title, _page_url(ancestor)) for ancestor in page.ancestors()),
+        (page.title, request.path),
+    )
+    return {"page": page, "breadcrumbs": crumbs, "json_ld": [_breadcrumb_ld(request, crumbs)]}
+
+
+@public_page
+def faq_list(request: HttpRequest) -> HttpResponse:
+    faqs = in_language(faqs_live()).filter(topic__is_public=True)
+    topics = (
+        Topic.objects.filter(is_public=True, faqs__in=faqs)
+        .distinct()
+        .prefetch_related(Prefetch("faqs", queryset=faqs, to_attr="live_faqs"))
+    )
+    crumbs = _breadcrumbs((_("Frequently asked questions"), request.path))
+    faq_ld = {
+        "@context": "https://schema.org",
+        "@type": "FAQPage",
+        "mainEntity": [
+            {
+                "@type": "Question",
+                "name": faq.question,
+                "acceptedAnswer": {"@type": "Answer", "text": faq.answer},
+            }
+            for topic in topics
+            for faq in topic.live_faqs  # type: ignore[attr-defined]
+        ],
+    }
+    return render(
+        request,
+        "content/faq_list.html",
+        {
+            "topics": topics,
+            "breadcrumbs": crumbs,
+            "json_ld": [faq_ld, _breadcrumb_ld(request, crumbs)],
+        },
+    )
+
+
+def _video_context(request: HttpRequest, video: Video) -> dict[str, Any]:
+    crumbs = _breadcrumbs((video.title, request.path))
+    alternates = _translations(video, "content:video-detail")
+    return {
+        "video": video,
+        "breadcrumbs": crumbs,
+        "alternates": alternates,
+        "x_default": next((a["url"] for a in alternates if a["code"] == "es"), None),
+        "site_languages": _site_languages(request, alternates),
+        "json_ld": [_breadcrumb_ld(request, crumbs)],
+    }
+
+
+@_conditional(_video_changed)
+@public_page
+def video_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    language = get_language()
+    video = get_object_or_404(in_language(videos_live()), **{f"slug_{language}": slug})
+    return render(request, "content/video_detail.html", _video_context(request, video))
+
+
+# --- Preview -----------------------------------------------------------------------------------
+
+
+@never_cache
+def content_preview(request: HttpRequest, token: str) -> HttpResponse:
+    """Unpublished content as it will look, for whoever holds the signed link; never indexed."""
+    try:
+        obj = content_preview_read(token)
+    except PreviewLinkInvalid as error:
+        raise Http404 from error
+    context: dict[str, Any]
+    if isinstance(obj, Article):
+        template, context = "content/article_detail.html", _article_context(request, obj)
+        context["alternates"] = []
+    elif isinstance(obj, Video):
+        template, context = "content/video_detail.html", _video_context(request, obj)
+        context["alternates"] = []
+    elif isinstance(obj, Page):
+        template, context = "content/page_detail.html", _page_context(request, obj)
+    else:
+        template = "content/faq_preview.html"
+        context = {"faq": obj, "breadcrumbs": _breadcrumbs()}
+    context["preview"] = True
+    response = render(request, template, context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
