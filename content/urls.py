@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from content import views
+from content import feeds, views
 
 app_name = "content"
 
@@ -17,4 +17,8 @@ urlpatterns: list[URLPattern] = [
     path(_("faq/"), views.faq_list, name="faq-list"),
     path(_("videos/<slug:slug>/"), views.video_detail, name="video-detail"),
     path(_("preview/<str:token>/"), views.content_preview, name="preview"),
+    path(_("news/feed/rss/"), feeds.ArticlesRssFeed(), name="article-feed-rss"),
+    path(_("news/feed/atom/"), feeds.ArticlesAtomFeed(), name="article-feed-atom"),
+    path(_("topics/<slug:slug>/feed/rss/"), feeds.TopicRssFeed(), name="topic-feed-rss"),
+    path(_("topics/<slug:slug>/feed/atom/"), feeds.TopicAtomFeed(), name="topic-feed-atom"),
 ]

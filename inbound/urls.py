@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/v1/", include("contacts.urls_api")),
+    path("", include("content.urls_root")),  # sitemap.xml, robots.txt
 ]
 
 urlpatterns += i18n_patterns(
