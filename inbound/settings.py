@@ -156,7 +156,7 @@ DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, m
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 
 # What `manage.py seed_demo` loads after the institution itself, app by app.
-DEMO_SEEDERS = ["contacts.demo.contacts_demo_seed"]
+DEMO_SEEDERS = ["contacts.demo.contacts_demo_seed", "content.demo.content_demo_seed"]
 
 # PeerTube servers whose videos may be embedded (besides youtube-nocookie and Vimeo).
 CONTENT_PEERTUBE_HOSTS = env_list("CONTENT_PEERTUBE_HOSTS", ["framatube.org"])
