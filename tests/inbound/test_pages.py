@@ -35,6 +35,8 @@ def test_home_shows_the_institution_and_what_citizens_can_do(client: Client) -> 
     assert "Suscríbete" in html or "Elige sobre qué quieres recibir información" in html
     assert 'href="/es/accesibilidad/"' in html
     assert 'href="/es/privacidad/"' in html
+    assert 'href="/es/noticias/">Noticias</a>' in html  # main navigation
+    assert 'href="/es/preguntas-frecuentes/">Preguntas frecuentes</a>' in html
     assert 'href="/en/" hreflang="en" lang="en">English</a>' in html
 
 
