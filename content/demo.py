@@ -16,20 +16,10 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.demo import TOPICS  # one taxonomy for the whole demo
 from contacts.models import Topic
 from content.models import FAQ, Article, Page, Publishable, Status, Video
 from inbound.lib.pagecache import public_pages_invalidate
-
-TOPICS = [
-    ("movilidad", "Movilidad", "Mobility"),
-    ("medio-ambiente", "Medio ambiente", "Environment"),
-    ("cultura", "Cultura", "Culture"),
-    ("empleo", "Empleo", "Employment"),
-    ("servicios-sociales", "Servicios sociales", "Social services"),
-    ("urbanismo", "Urbanismo", "Urban planning"),
-    ("deportes", "Deportes", "Sports"),
-    ("educacion", "Educación", "Education"),
-]
 
 P = TypeVar("P", bound=Publishable)
 
