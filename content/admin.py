@@ -317,10 +317,10 @@ class FAQAdmin(ContentAdmin):
 @admin.register(Video)
 class VideoAdmin(ContentAdmin):
     list_display = ("title", "provider", "status", "published_at")
-    list_filter = ("status", "provider")
+    list_filter = ("status", "provider", "topics")
     search_fields = ("title", "description")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "description")}),
+        (None, {"fields": ("title", "slug", "description", "topics")}),
         (_("Video"), {"fields": ("provider", "embed_url", "video_file", "captions")}),
         (_("Transcript"), {"fields": ("transcript",)}),
         (_("Publication"), {"fields": ("publish_at", *ContentAdmin.readonly_fields)}),

@@ -193,6 +193,18 @@ class Page(Publishable):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     meta_title = models.CharField(_("meta title"), max_length=70, blank=True)
     meta_description = models.CharField(_("meta description"), max_length=160, blank=True)
+    pillar_topic = models.OneToOneField(
+        "contacts.Topic",
+        verbose_name=_("pillar page of topic"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pillar_page",
+        help_text=_(
+            "Makes this page the topic's pillar: it lists the topic's articles, and articles "
+            "of the topic are expected to link back to it."
+        ),
+    )
 
     rich_fields = ("body",)
 
@@ -286,6 +298,9 @@ class Video(Publishable):
         blank=True,
         validators=[validate_webvtt],
     )
+    topics = models.ManyToManyField(
+        "contacts.Topic", verbose_name=_("topics"), blank=True, related_name="videos"
+    )
 
     class Meta:
         verbose_name = _("video")
@@ -319,6 +334,39 @@ class Video(Publishable):
         if not (self.transcript_es or "").strip():  # type: ignore[attr-defined]
             return [str(_("A video cannot be published without a transcript."))]
         return []
+
+
+class ContentImage(models.Model):
+    """An image uploaded for use inside rich text; its alternative text travels with it."""
+
+    image = models.ImageField(
+        _("image"),
+        upload_to="content/images/%Y/%m/",
+        validators=[validate_image],
+        help_text=_("JPEG, PNG or WebP, at most 5 MB."),
+    )
+    alt_text = models.CharField(
+        _("alternative text"),
+        max_length=250,
+        help_text=_("Describe the image for people who cannot see it."),
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.alt_text
 
 
 class Revision(models.Model):

@@ -232,18 +232,11 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "topic": topic,
             "articles": articles,
             "faqs": in_language(faqs_live()).filter(topic=topic),
-            "videos": in_language(videos_live()).filter(**_video_topic_filter(topic)),
+            "videos": in_language(videos_live()).filter(topics=topic),
             "breadcrumbs": crumbs,
             "json_ld": [_breadcrumb_ld(request, crumbs)],
         },
     )
-
-
-def _video_topic_filter(topic: Topic) -> dict[str, Any]:
-    """Videos have no topics yet (see the report): a topic page lists none until they do."""
-    if any(field.name == "topics" for field in Video._meta.get_fields()):
-        return {"topics": topic}
-    return {"pk__in": []}
 
 
 @public_page
