@@ -279,12 +279,12 @@ class ContentAdmin(TranslationAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(ContentAdmin):
-    list_display = ("title", "status", "publish_at", "published_at", "updated_at")
-    list_filter = ("status", "topics")
+    list_display = ("title", "status", "featured", "publish_at", "published_at", "updated_at")
+    list_filter = ("status", "featured", "topics")
     search_fields = ("title", "summary", "byline")
     filter_horizontal = ()
     fieldsets = (
-        (None, {"fields": ("title", "slug", "summary", "body", "byline", "topics")}),
+        (None, {"fields": ("title", "slug", "summary", "body", "byline", "topics", "featured")}),
         (_("Hero image"), {"fields": ("hero_image", "hero_image_alt")}),
         (_("Search engines"), {"fields": ("meta_title", "meta_description", "focus_keyword")}),
         (_("Publication"), {"fields": ("publish_at", *ContentAdmin.readonly_fields)}),

@@ -137,6 +137,11 @@ class Article(Publishable):
         "contacts.Topic", verbose_name=_("topics"), blank=True, related_name="articles"
     )
     byline = models.CharField(_("byline"), max_length=120, blank=True)
+    featured = models.BooleanField(
+        _("featured"),
+        default=False,
+        help_text=_("Shown first on the home page (the newest three featured articles)."),
+    )
     meta_title = models.CharField(_("meta title"), max_length=70, blank=True)
     meta_description = models.CharField(_("meta description"), max_length=160, blank=True)
     focus_keyword = models.CharField(_("focus keyword"), max_length=80, blank=True)

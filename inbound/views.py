@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
@@ -27,7 +28,18 @@ PROBE_TIMEOUT = 3.0  # seconds; a probe still running by then counts as down
 
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "inbound/home.html")
+    institution = settings.INSTITUTION
+    organization_ld = {
+        "@context": "https://schema.org",
+        "@type": "GovernmentOrganization",
+        "name": institution["name"],
+        "url": request.build_absolute_uri("/"),
+        "logo": request.build_absolute_uri(static(institution["logo"])),
+        "email": institution["email"],
+        "telephone": institution["phone"],
+        "address": institution["address"],
+    }
+    return render(request, "inbound/home.html", {"organization_ld": organization_ld})
 
 
 @public_page

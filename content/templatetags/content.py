@@ -19,9 +19,17 @@ register = template.Library()
 
 
 @register.simple_tag
-def latest_articles(count: int = 3) -> list[Article]:
-    """The newest live articles written in the current language."""
-    return list(in_language(articles_live())[:count])
+def featured_articles(count: int = 3) -> list[Article]:
+    """The newest live articles staff marked as featured, in the current language."""
+    return list(in_language(articles_live()).filter(featured=True)[:count])
+
+
+@register.simple_tag
+def latest_articles_except(shown: list[Article], count: int = 3) -> list[Article]:
+    """The newest live articles in the current language, leaving out those already `shown`."""
+    return list(
+        in_language(articles_live()).exclude(pk__in=[article.pk for article in shown])[:count]
+    )
 
 
 @register.simple_tag

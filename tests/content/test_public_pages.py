@@ -343,6 +343,25 @@ def test_home_shows_the_three_latest_articles_and_topics(client: Client) -> None
     assert url("content:article-list") in html
 
 
+def test_home_shows_featured_articles_first_then_the_latest_others(client: Client) -> None:
+    ArticleFactory(**live(title_es="Fiestas patronales de septiembre", featured=True))
+    others = [ArticleFactory(**live()) for _ in range(4)]
+    html = get(client, "/es/").content.decode()
+    featured_section = html.split('id="featured-news"')[1].split("</section>")[0]
+    latest_section = html.split('id="latest-news"')[1].split("</section>")[0]
+    assert "Fiestas patronales de septiembre" in featured_section
+    assert "Fiestas patronales de septiembre" not in latest_section
+    assert latest_section.count('class="card article-card"') == 3
+    assert others[-1].title_es in latest_section
+
+
+def test_home_has_no_featured_section_when_nothing_is_featured(client: Client) -> None:
+    ArticleFactory(**live())
+    html = get(client, "/es/").content.decode()
+    assert 'id="featured-news"' not in html
+    assert 'id="latest-news"' in html
+
+
 def test_language_switcher_links_to_the_article_in_the_other_language(client: Client) -> None:
     article = ArticleFactory(**live(title_en="Library hours", slug_en="library-hours"))
     spanish_only = ArticleFactory(**live())
@@ -352,3 +371,21 @@ def test_language_switcher_links_to_the_article_in_the_other_language(client: Cl
     )
     other = get(client, url("content:article-detail", slug=spanish_only.slug_es)).content.decode()
     assert 'href="/en/" hreflang="en"' in other
+
+
+def test_home_describes_the_institution_as_a_government_organization(client: Client) -> None:
+    html = get(client, "/es/").content.decode()
+    data = [
+        json.loads(block.split(">", 1)[1].split("</script>")[0])
+        for block in html.split('<script type="application/ld+json"')[1:]
+    ]
+    organization = next(item for item in data if item["@type"] == "GovernmentOrganization")
+    assert organization["name"] == "Ayuntamiento de Villaclara del Río"
+    assert organization["url"] == "http://testserver/"
+
+
+def test_article_page_has_a_twitter_card(client: Client) -> None:
+    article = ArticleFactory(**live(meta_title_es="Biblioteca: horario de exámenes"))
+    html = get(client, url("content:article-detail", slug=article.slug_es)).content.decode()
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert '<meta name="twitter:title" content="Biblioteca: horario de exámenes">' in html
