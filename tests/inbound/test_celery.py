@@ -72,3 +72,31 @@ def test_every_periodic_task_is_a_registered_task() -> None:
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_configuring_the_app_creates_the_filesystem_broker_folders_without_errors(
+    tmp_path: Any,
+) -> None:
+    """A fresh checkout has no var/broker: configuring Celery makes its folders, and nothing
+    is logged (reading the app's own conf while it configures used to recurse endlessly)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from inbound.celery import app; print(app.conf.broker_url)"
+    )
+    env = {
+        **__import__("os").environ,
+        "VAR_DIR": str(tmp_path),
+        "REDIS_URL": "",
+        "DJANGO_SETTINGS_MODULE": "inbound.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "filesystem://"
+    assert "RecursionError" not in done.stderr
+    assert [path.name for path in (tmp_path / "broker").rglob("*") if path.is_dir()].count(
+        "queue"
+    ) == 1
