@@ -14,18 +14,26 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 from js_asset.media import Media
 from modeltranslation.admin import TranslationAdmin
 
-from content.models import FAQ, Article, Page, Publishable, Revision, Status, Video
+from contacts.models import Topic
+from content.clusters import articles_missing_backlinks, pillars_missing, topics_pillars
+from content.images import ContentImageAdmin
+from content.models import FAQ, Article, ContentImage, Page, Publishable, Revision, Status, Video
 from content.revisions import revision_diff, revision_snapshot, revisions_for
+from content.seo import article_checklists, article_checklists_from_form
 from content.services import (
     can_publish,
     content_delete,
@@ -277,10 +285,34 @@ class ContentAdmin(TranslationAdmin):
         return TemplateResponse(request, "admin/content/revision_restore.html", context)
 
 
+class MissingPillarLinkFilter(admin.SimpleListFilter):
+    """Articles whose Spanish body does not link to the pillar page of one of their topics."""
+
+    title = _("pillar link")
+    parameter_name = "pillar_link"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("missing", _("Missing"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        if self.value() != "missing":
+            return queryset
+        return queryset.filter(pk__in=list(articles_missing_backlinks(queryset)))
+
+
 @admin.register(Article)
 class ArticleAdmin(ContentAdmin):
-    list_display = ("title", "status", "featured", "publish_at", "published_at", "updated_at")
-    list_filter = ("status", "featured", "topics")
+    change_form_template = "admin/content/article/change_form.html"
+    list_display = (
+        "title",
+        "status",
+        "featured",
+        "publish_at",
+        "published_at",
+        "updated_at",
+        "links_to_pillar",
+    )
+    list_filter = ("status", "featured", "topics", MissingPillarLinkFilter)
     search_fields = ("title", "summary", "byline")
     filter_horizontal = ()
     fieldsets = (
@@ -290,17 +322,96 @@ class ArticleAdmin(ContentAdmin):
         (_("Publication"), {"fields": ("publish_at", *ContentAdmin.readonly_fields)}),
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The pillar column reads each row's topics and their pillar pages from one prefetch.
+        topics = Topic.objects.select_related("pillar_page__parent")
+        return super().get_queryset(request).prefetch_related(Prefetch("topics", topics))
+
+    @admin.display(description=_("Links to pillar"))
+    def links_to_pillar(self, obj: Article) -> str:
+        topics = obj.topics.all()
+        if not topics_pillars(topics):
+            return "—"
+        if pillars_missing(topics=topics, body_html=obj.body_es or ""):  # type: ignore[attr-defined]
+            return format_html(
+                '<img src="{}" alt="" width="13" height="13"> {}',
+                static("admin/img/icon-no.svg"),
+                _("No"),
+            )
+        return format_html(
+            '<img src="{}" alt="" width="13" height="13"> {}',
+            static("admin/img/icon-yes.svg"),
+            _("Yes"),
+        )
+
+    # --- SEO checklist: rendered with the form, and again as the editor types ----------------
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.seo_checklist_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_seo_checklist"
+        return [
+            path("seo-checklist/", view, name=name),
+            path("<int:object_id>/seo-checklist/", view, name=f"{name}_change"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        form = context["adminform"].form
+        if form.is_bound:
+            context["seo_checklists"] = article_checklists_from_form(form.data, form.files, obj)
+        else:
+            context["seo_checklists"] = article_checklists(obj or Article())
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_seo_checklist"
+        if obj is None and self.has_add_permission(request):
+            context["seo_checklist_url"] = reverse(name)
+        elif obj is not None and self.has_change_permission(request, obj):
+            context["seo_checklist_url"] = reverse(f"{name}_change", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @method_decorator(require_POST)
+    def seo_checklist_view(
+        self, request: HttpRequest, object_id: int | None = None
+    ) -> HttpResponse:
+        """The checklist of the form as typed so far (unsaved): an HTML fragment for the panel."""
+        article = None
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            article = self.get_object(request, str(object_id))
+            if article is None:
+                raise Http404
+            if not self.has_change_permission(request, article):
+                raise PermissionDenied
+        checklists = article_checklists_from_form(request.POST, request.FILES, article)
+        return TemplateResponse(
+            request, "admin/content/_seo_checklist.html", {"seo_checklists": checklists}
+        )
+
 
 @admin.register(Page)
 class PageAdmin(ContentAdmin):
-    list_display = ("title", "parent", "order", "status", "updated_at")
+    list_display = ("title", "parent", "order", "status", "pillar_of", "updated_at")
+    list_select_related = ("parent", "pillar_topic")
     list_filter = ("status",)
     search_fields = ("title",)
     fieldsets = (
-        (None, {"fields": ("title", "slug", "parent", "order", "body")}),
+        (None, {"fields": ("title", "slug", "parent", "order", "body", "pillar_topic")}),
         (_("Search engines"), {"fields": ("meta_title", "meta_description")}),
         (_("Publication"), {"fields": ("publish_at", *ContentAdmin.readonly_fields)}),
     )
+
+    @admin.display(description=_("Pillar of"), ordering="pillar_topic__name")
+    def pillar_of(self, obj: Page) -> str:
+        return str(obj.pillar_topic) if obj.pillar_topic else "—"
 
 
 @admin.register(FAQ)
@@ -325,3 +436,6 @@ class VideoAdmin(ContentAdmin):
         (_("Transcript"), {"fields": ("transcript",)}),
         (_("Publication"), {"fields": ("publish_at", *ContentAdmin.readonly_fields)}),
     )
+
+
+admin.site.register(ContentImage, ContentImageAdmin)

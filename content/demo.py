@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from contacts.demo import TOPICS  # one taxonomy for the whole demo
 from contacts.models import Topic
@@ -762,6 +763,208 @@ PAGES: list[tuple[str, str, str, str | None, str]] = [
     ),
 ]
 
+
+@dataclass(frozen=True)
+class DemoPillar:
+    """A topic's pillar page: the long guide its articles link back to."""
+
+    topic: str
+    slug: str
+    title: str
+    guide: str  # how an article names it: "Más información en la guía de …"
+    meta: str
+    body: str
+
+
+PILLARS: list[DemoPillar] = [
+    DemoPillar(
+        topic="movilidad",
+        slug="guia-movilidad",
+        title="Guía de movilidad en Villaclara del Río",
+        guide="guía de movilidad",
+        meta=(
+            "Autobús urbano, carril bici, zona de bajas emisiones y aparcamientos: cómo moverse "
+            "por Villaclara del Río sin complicaciones."
+        ),
+        body=(
+            "<p>Villaclara del Río es una ciudad pequeña y llana. La mayoría de los trayectos "
+            "se pueden hacer a pie, en bicicleta o en autobús urbano en menos de veinte "
+            "minutos.</p>"
+            "<h2>Autobús urbano</h2><p>Cuatro líneas unen los barrios con el Centro, la "
+            "estación y el Centro de Salud. El billete sencillo cuesta un euro. Con la tarjeta "
+            "bonificada, los mayores de 65 años viajan gratis.</p>"
+            "<h2>Bicicleta y a pie</h2><p>El carril bici de la avenida del Río y el anillo "
+            "verde de la Ribera forman una red segura. Hay aparcabicis en la estación, el "
+            "mercado y los polideportivos.</p>"
+            "<p>En el casco histórico hay una zona de bajas emisiones. Si vas en coche, "
+            "consulta antes quién puede entrar y usa los aparcamientos disuasorios "
+            "gratuitos.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="medio-ambiente",
+        slug="guia-medio-ambiente",
+        title="Guía de medio ambiente: residuos, árboles y clima",
+        guide="guía de medio ambiente",
+        meta=(
+            "Cómo separar los residuos, dónde está el punto limpio y qué hace el Ayuntamiento "
+            "por el arbolado y el clima en Villaclara del Río."
+        ),
+        body=(
+            "<p>Cuidar el medio ambiente empieza en casa. Separar bien los residuos reduce a "
+            "la mitad lo que acaba en el vertedero.</p>"
+            "<h2>Residuos</h2><p>Usa el contenedor amarillo para envases, el azul para papel, "
+            "el verde para vidrio y el marrón para restos de comida. Los muebles viejos se "
+            "recogen gratis en casa si llamas al 010.</p>"
+            "<p>El punto limpio de El Prado abre de martes a domingo. Allí puedes dejar "
+            "pilas, aceite, pintura y aparatos eléctricos.</p>"
+            "<h2>Árboles y sombra</h2><p>El plan de arbolado plantará 1.500 árboles en cuatro "
+            "años. Primero se plantan en las calles con más calor y en los patios de los "
+            "colegios.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="cultura",
+        slug="guia-cultura",
+        title="Guía de cultura: bibliotecas, teatro y festivales",
+        guide="guía de cultura",
+        meta=(
+            "La Biblioteca Municipal, el Teatro Principal y el Festival de la Ribera: la oferta "
+            "cultural de Villaclara del Río, casi siempre gratuita."
+        ),
+        body=(
+            "<p>La cultura en Villaclara del Río es para todo el mundo. La mayoría de las "
+            "actividades son gratuitas y accesibles.</p>"
+            "<h2>Bibliotecas</h2><p>La Biblioteca Municipal presta libros, películas y "
+            "ordenadores. El carné es gratis: solo necesitas tu DNI o NIE. En época de "
+            "exámenes abre hasta la medianoche.</p>"
+            "<h2>Teatro y música</h2><p>El Teatro Principal programa obras cada fin de "
+            "semana. Los menores de 30 años pagan la mitad. En julio, el Festival de la Ribera "
+            "llena el río de conciertos gratuitos.</p>"
+            "<p>Todos los espacios tienen bucle magnético y plazas para personas en silla de "
+            "ruedas.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="empleo",
+        slug="guia-empleo",
+        title="Guía de empleo: buscar trabajo y emprender",
+        guide="guía de empleo",
+        meta=(
+            "Orientación laboral, cursos, ofertas de empleo público y ayudas para emprender "
+            "en Villaclara del Río, con la Agencia de Desarrollo Local."
+        ),
+        body=(
+            "<p>La Agencia de Desarrollo Local te ayuda a buscar trabajo o a crear tu "
+            "empresa. Todos sus servicios son gratuitos y con cita previa.</p>"
+            "<h2>Buscar trabajo</h2><p>Una orientadora revisa tu currículum y te ayuda a "
+            "preparar entrevistas. Cada trimestre hay cursos de formación en comercio, "
+            "cuidados y digitalización.</p>"
+            "<p>Las ofertas de empleo público del Ayuntamiento se publican en la sede "
+            "electrónica. Si te suscribes al tema Empleo, te llegan por correo.</p>"
+            "<h2>Emprender</h2><p>El vivero de empresas ofrece oficinas a bajo precio y "
+            "asesoría durante los dos primeros años.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="servicios-sociales",
+        slug="guia-servicios-sociales",
+        title="Guía de servicios sociales para vecinos y familias",
+        guide="guía de servicios sociales",
+        meta=(
+            "Ayudas, teleasistencia, comedor social y cita con una trabajadora social: los "
+            "servicios sociales de Villaclara del Río, paso a paso."
+        ),
+        body=(
+            "<p>Los servicios sociales acompañan a quien pasa por un momento difícil. La "
+            "primera cita se da en menos de una semana.</p>"
+            "<h2>Cómo pedir cita</h2><p>Llama al 010 o acude al centro de servicios sociales "
+            "de tu distrito. Una trabajadora social estudiará tu caso contigo.</p>"
+            "<h2>Qué servicios hay</h2><p>Hay ayudas para el alquiler, comedor social, ayuda "
+            "a domicilio y teleasistencia. La teleasistencia es gratuita para mayores de 80 "
+            "años.</p>"
+            "<p>Si tienes una urgencia social fuera de horario, llama al 112.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="urbanismo",
+        slug="guia-urbanismo",
+        title="Guía de urbanismo: obras, licencias y barrios",
+        guide="guía de urbanismo",
+        meta=(
+            "Licencias de obra, el Plan General y las obras en la ciudad: lo que necesitas "
+            "saber sobre urbanismo en Villaclara del Río."
+        ),
+        body=(
+            "<p>El urbanismo decide cómo crecen los barrios. También te afecta cuando "
+            "reformas tu casa o abres un negocio.</p>"
+            "<h2>Obras en casa</h2><p>Para obras interiores sin cambios de estructura basta "
+            "con una declaración responsable. Se presenta en la sede electrónica y puedes "
+            "empezar al día siguiente.</p>"
+            "<h2>El futuro de la ciudad</h2><p>El Plan General de Ordenación Urbana se está "
+            "revisando con la participación de los vecinos. Puedes consultarlo en la sede "
+            "electrónica y en el servicio de Urbanismo.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="deportes",
+        slug="guia-deportes",
+        title="Guía de deportes: piscinas, pistas y escuelas",
+        guide="guía de deportes",
+        meta=(
+            "Piscinas municipales, reserva de pistas, escuelas deportivas y carreras "
+            "populares: hacer deporte en Villaclara del Río."
+        ),
+        body=(
+            "<p>Villaclara del Río tiene dos polideportivos, tres piscinas y pistas en todos "
+            "los barrios.</p>"
+            "<h2>Instalaciones</h2><p>Las pistas se reservan con la app o la web hasta siete "
+            "días antes. El abono de temporada de las piscinas cuesta 45 euros, con "
+            "descuentos para familias numerosas.</p>"
+            "<h2>Escuelas y eventos</h2><p>Las escuelas deportivas municipales ofrecen doce "
+            "deportes para niños y niñas de 4 a 16 años. En otoño se celebra la carrera "
+            "popular por la Ribera.</p>"
+        ),
+    ),
+    DemoPillar(
+        topic="educacion",
+        slug="guia-educacion",
+        title="Guía de educación: escuelas infantiles y ayudas",
+        guide="guía de educación",
+        meta=(
+            "Escuela infantil municipal, ayudas para libros, camino escolar seguro y "
+            "actividades: la educación en Villaclara del Río."
+        ),
+        body=(
+            "<p>El Ayuntamiento colabora con los colegios para que estudiar sea más fácil y "
+            "seguro.</p>"
+            "<h2>Escuela infantil</h2><p>La escuela infantil municipal acoge a niños y niñas "
+            "de 0 a 3 años. La plaza se pide en mayo, en la sede electrónica o en la Oficina "
+            "de Atención Ciudadana.</p>"
+            "<h2>Ayudas y actividades</h2><p>Las familias con ingresos bajos reciben ayudas "
+            "para libros de texto. El camino escolar seguro permite ir a pie al colegio con "
+            "monitores en los cruces.</p>"
+        ),
+    ),
+]
+
+# Left without a link to their pillar, so the checklist's cluster warning shows in the demo.
+WITHOUT_PILLAR_LINK = frozenset({"feria-empleo-comercio-local", "comedor-social-nuevo-local"})
+
+
+def _pillar_sentence(topics: tuple[str, ...]) -> str:
+    """A closing paragraph linking back to the pillar of each topic ("Más información en la
+    guía de …")."""
+    pillars = {pillar.topic: pillar for pillar in PILLARS}
+    links = []
+    for topic in topics:
+        pillar = pillars[topic]
+        with translation.override("es"):
+            href = reverse("content:page-detail", kwargs={"path": pillar.slug})
+        links.append(f'<a href="{href}">{pillar.guide}</a>')
+    return f"<p>Más información en la {' y en la '.join(links)}.</p>"
+
+
 # (topic slug, question, answer)
 FAQS: list[tuple[str, str, str]] = [
     (
@@ -863,7 +1066,8 @@ FAQS: list[tuple[str, str, str]] = [
     ),
 ]
 
-VIDEOS: list[tuple[str, str, str, str, str, int]] = [
+# (slug, title, description, embed address, transcript, days ago, topic slugs)
+VIDEOS: list[tuple[str, str, str, str, str, int, tuple[str, ...]]] = [
     (
         "como-separar-residuos-en-casa",
         "Cómo separar los residuos en casa",
@@ -879,6 +1083,7 @@ VIDEOS: list[tuple[str, str, str, str, str, int]] = [
         "llevadlo al punto limpio de El Prado. Gracias por separar: entre todos reducimos a "
         "la mitad lo que acaba en el vertedero.",
         20,
+        ("medio-ambiente",),
     ),
     (
         "tramites-en-la-sede-electronica",
@@ -894,6 +1099,7 @@ VIDEOS: list[tuple[str, str, str, str, str, int]] = [
         "guardadlo, porque sirve para consultar cómo va la solicitud. Si tenéis dudas, "
         "llamad al 010 o pedid cita y os ayudamos en persona.",
         55,
+        ("urbanismo", "servicios-sociales"),
     ),
 ]
 
@@ -927,7 +1133,8 @@ def _save_live(obj: P, fields: dict[str, Any], when: dt.datetime) -> P:
 
 @transaction.atomic
 def content_demo_seed() -> int:
-    """Create the demo articles, pages, FAQs and videos, all live; returns how many were created.
+    """Create the demo articles, pages (a pillar per topic), FAQs and videos, all live; returns
+    how many were created.
 
     Idempotent: does nothing (returns 0) when the demo articles already exist. Deterministic on
     a given day (publication dates are relative to today's midnight).
@@ -942,14 +1149,16 @@ def content_demo_seed() -> int:
         return midnight - dt.timedelta(days=days) + dt.timedelta(hours=hour)
 
     for index, item in enumerate(ARTICLES):
+        back_link = "" if item.slug in WITHOUT_PILLAR_LINK else _pillar_sentence(item.topics)
         fields: dict[str, Any] = {
             "title_es": item.title,
             "slug_es": item.slug,
             "summary_es": item.summary,
-            "body_es": item.body(),
+            "body_es": item.body() + back_link,
             "meta_description_es": item.summary,
             "focus_keyword_es": item.keyword,
             "byline": BYLINES[index % len(BYLINES)],
+            "featured": index % 7 == 1,  # three featured articles on the home page
         }
         for language, text in item.translations.items():
             fields.update(
@@ -975,6 +1184,19 @@ def content_demo_seed() -> int:
         )
         created += 1
 
+    for order, pillar in enumerate(PILLARS, start=len(PAGES)):
+        _save_live(
+            Page(order=order, pillar_topic=topics[pillar.topic]),
+            {
+                "title_es": pillar.title,
+                "slug_es": pillar.slug,
+                "body_es": pillar.body,
+                "meta_description_es": pillar.meta,
+            },
+            ago(175),
+        )
+        created += 1
+
     for order, (topic, question, answer) in enumerate(FAQS):
         _save_live(
             FAQ(topic=topics[topic], order=order),
@@ -983,8 +1205,8 @@ def content_demo_seed() -> int:
         )
         created += 1
 
-    for slug, title, description, embed_url, transcript, days_ago in VIDEOS:
-        _save_live(
+    for slug, title, description, embed_url, transcript, days_ago, video_topics in VIDEOS:
+        video = _save_live(
             Video(provider=Video.Provider.YOUTUBE_NOCOOKIE, embed_url=embed_url),
             {
                 "title_es": title,
@@ -994,6 +1216,7 @@ def content_demo_seed() -> int:
             },
             ago(days_ago, 12),
         )
+        video.topics.set([topics[topic] for topic in video_topics])
         created += 1
     # Pages cached before the seed would hide the new content until they expire.
     transaction.on_commit(public_pages_invalidate)

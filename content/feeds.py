@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -70,7 +71,9 @@ class ArticlesRssFeed(Feed):  # type: ignore[type-arg]
         return item.title
 
     def item_description(self, item: Article) -> str:
-        return item.summary or item.meta_description or ""
+        # Feed readers treat the description (RSS) and the `type="html"` summary (Atom) as
+        # HTML: the plain-text summary must arrive escaped, or a `<svg onload>` in it would run.
+        return escape(item.summary or item.meta_description or "")
 
     def item_link(self, item: Article) -> str:
         slug = getattr(item, f"slug_{get_language()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -9,11 +10,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorField
 
-from content.richtext import ANSWER_EXTENSIONS, BODY_EXTENSIONS, reading_minutes, rich_text_clean
+from content.richtext import (
+    ANSWER_EXTENSIONS,
+    BODY_EXTENSIONS,
+    images_without_alt,
+    reading_minutes,
+    rich_text_clean,
+)
 from content.validators import (
     validate_image,
     validate_video_file,
@@ -90,6 +97,40 @@ class Publishable(models.Model):
                     if value is not None:
                         setattr(self, field, rich_text_clean(value))
         super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """Field checks, and alternative text for every image in each language's rich text.
+
+        A field check rather than `clean()`: a form without that language's column excludes
+        it, and the error shows on the column it is about (WCAG 1.1.1).
+        """
+        errors: dict[str, Any] = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for name in self.rich_fields:
+            for language in LANGUAGES:
+                field = f"{name}_{language}"
+                if field in errors or field in (exclude or ()) or not hasattr(self, field):
+                    continue
+                if images_without_alt(getattr(self, field) or ""):
+                    errors[field] = [
+                        ValidationError(
+                            _(
+                                "Every image needs alternative text (%(language)s): open each "
+                                "image and describe what it shows."
+                            ),
+                            code="image_alt",
+                            params={
+                                "language": translation.get_language_info(language)[
+                                    "name_translated"
+                                ]
+                            },
+                        )
+                    ]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_live(self) -> bool:

@@ -11,12 +11,15 @@ from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core import signing
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from content.models import FAQ, Article, Page, Publishable, Revision, Status, Video
 from content.revisions import revision_record, revision_restore_fields, revisions_for
+from content.selectors import articles_all
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
 from inbound.lib.pagecache import public_pages_invalidate
@@ -205,3 +208,96 @@ def content_preview_read(token: str) -> Publishable:
     if obj is None:
         raise PreviewLinkInvalid(_("This preview link is not valid."))
     return obj
+
+
+# --- Drafts written through the staff API ---------------------------------------------------
+
+
+def _validated(article: Article) -> None:
+    """The model's checks, with a duplicate slug named on its language's field."""
+    errors: dict[str, list[str]] = {}
+    try:
+        article.full_clean(validate_constraints=False)
+    except DjangoValidationError as error:
+        errors.update(error.message_dict)
+    errors.update(_slug_conflicts(article))
+    if errors:
+        raise DjangoValidationError(errors)
+
+
+def _slug_conflicts(article: Article) -> dict[str, list[str]]:
+    conflicts: dict[str, list[str]] = {}
+    for constraint in Article._meta.constraints:
+        try:
+            constraint.validate(Article, article)
+        except DjangoValidationError as error:
+            field = getattr(constraint, "fields", ())
+            conflicts[field[0] if field else NON_FIELD_ERRORS] = error.messages
+    return conflicts
+
+
+def _saved(article: Article, *, actor: Any, request: Any) -> None:
+    try:
+        content_save(obj=article, actor=actor, request=request)
+    except IntegrityError:
+        # Another request took the slug between the check and the save.
+        errors = _slug_conflicts(article) or {
+            NON_FIELD_ERRORS: [str(_("The article could not be saved: try again."))]
+        }
+        raise DjangoValidationError(errors) from None
+
+
+@transaction.atomic
+def article_draft_create(*, data: dict[str, Any], actor: Any, request: Any = None) -> Article:
+    """Create a draft (or ask for its review straight away) with a first revision; audited."""
+    topics = data.pop("topics", None)
+    wanted = data.pop("status", Status.DRAFT)
+    article = Article(**data, status=Status.DRAFT)
+    _validated(article)
+    _saved(article, actor=actor, request=request)
+    if topics is not None:
+        article.topics.set(topics)
+    audit_record(
+        action="content_create",
+        actor=actor,
+        obj=article,
+        request=request,
+        detail={"via": "api", "fields": sorted(data)},
+    )
+    if wanted == Status.IN_REVIEW:
+        content_submit_for_review(obj=article, actor=actor, request=request)
+    return article
+
+
+@transaction.atomic
+def article_draft_update(
+    *, article: Article, data: dict[str, Any], actor: Any, request: Any = None
+) -> Article:
+    """Change a draft or an article in review, with a revision; audited. Published (or
+    scheduled) articles are refused: changing them is publishing, done in the admin."""
+    article = articles_all().select_for_update().get(pk=article.pk)
+    if article.status == Status.PUBLISHED:
+        raise DomainError(
+            _("Published articles are changed in the admin."), code="published", status=409
+        )
+    topics = data.pop("topics", None)
+    wanted = data.pop("status", None)
+    for name, value in data.items():
+        setattr(article, name, value)
+    if wanted == Status.DRAFT:
+        article.status = Status.DRAFT
+    _validated(article)
+    _saved(article, actor=actor, request=request)
+    if topics is not None:
+        article.topics.set(topics)
+    changed = sorted([*data, *(["topics"] if topics is not None else [])])
+    audit_record(
+        action="content_update",
+        actor=actor,
+        obj=article,
+        request=request,
+        detail={"via": "api", "fields": changed, "status": article.status},
+    )
+    if wanted == Status.IN_REVIEW and article.status == Status.DRAFT:
+        content_submit_for_review(obj=article, actor=actor, request=request)
+    return article

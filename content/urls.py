@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from content import feeds, views
+from content import feeds, views, views_search
 
 app_name = "content"
 
@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path(_("topics/<slug:slug>/"), views.topic_detail, name="topic-detail"),
     path(_("pages/<path:path>/"), views.page_detail, name="page-detail"),
     path(_("faq/"), views.faq_list, name="faq-list"),
+    path(_("search/"), views_search.search, name="search"),
     path(_("videos/<slug:slug>/"), views.video_detail, name="video-detail"),
     path(_("preview/<str:token>/"), views.content_preview, name="preview"),
     path(_("news/feed/rss/"), feeds.ArticlesRssFeed(), name="article-feed-rss"),

@@ -8,12 +8,14 @@ search engines and readers alike, so such an address is a 404.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Max, Prefetch, QuerySet
+from django.core.validators import slug_re
+from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -24,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import condition
 
 from contacts.models import Topic
-from content.models import Article, Page, Publishable, Video
+from content.models import FAQ, Article, Page, Publishable, Video
 from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
 from content.services import PreviewLinkInvalid, content_preview_read
 from inbound.lib.pagecache import public_page
@@ -37,9 +39,19 @@ def _page_number(request: HttpRequest) -> int:
     """The `?page=` asked for; anything but a canonical positive number is a 404, so the page
     cache cannot be filled with `?page=01`, `?page=001`… variants."""
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or str(int(raw)) != raw or int(raw) < 1:
+    # ASCII only: "²".isdigit() is true, and int("²") raises.
+    if not (raw.isascii() and raw.isdigit()) or str(int(raw)) != raw or int(raw) < 1:
         raise Http404
     return int(raw)
+
+
+def _page_slugs(path: str) -> list[str]:
+    """The slugs of a page's address; a step that cannot be a slug is a 404 before any query
+    (PostgreSQL refuses a NUL byte in one, and no slug has one)."""
+    slugs = path.split("/")
+    if not all(slug_re.match(slug) for slug in slugs):
+        raise Http404
+    return slugs
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet[Any]) -> PaginatorPage:
@@ -123,14 +135,108 @@ def _video_changed(request: HttpRequest, slug: str) -> dt.datetime | None:
     )
 
 
-def _articles_changed(request: HttpRequest, **kwargs: Any) -> dt.datetime | None:
-    return in_language(Article.objects.live()).aggregate(last=Max("updated_at"))["last"]
+class Changed(NamedTuple):
+    """The version of a page built from several items: their newest `updated_at`, drafts
+    included (unpublishing an item bumps the timestamp of something that no longer shows),
+    and how many of them it shows (a deletion or an untagging leaves no timestamp behind)."""
+
+    at: dt.datetime
+    shown: int
+
+
+def _newest(queryset: QuerySet[Any]) -> Subquery:
+    return Subquery(queryset.order_by("-updated_at").values("updated_at")[:1])
+
+
+def _how_many(queryset: QuerySet[Any]) -> Subquery:
+    """COUNT(*) of `queryset` as a scalar subquery (an aggregate over it, so no GROUP BY)."""
+    return Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+
+
+def _changed(timestamps: Iterable[dt.datetime | None], shown: int) -> Changed | None:
+    found = [at for at in timestamps if at is not None]
+    return Changed(max(found), shown) if found else None
+
+
+# What a topic page shows, by the field linking each model to the topic.
+TOPIC_PARTS: dict[str, tuple[Any, str]] = {
+    "articles": (Article, "topics"),
+    "faqs": (FAQ, "topic"),
+    "videos": (Video, "topics"),
+    "pillar": (Page, "pillar_topic"),
+}
+
+
+def _topic_changed(request: HttpRequest, slug: str) -> Changed | None:
+    """The topic's articles, FAQs, videos and pillar page, in one query. The topic itself has
+    no `updated_at`: a new name or description shows once the page cache expires."""
+    parts: dict[str, Any] = {}
+    for name, (model, link) in TOPIC_PARTS.items():
+        linked = {link: OuterRef("pk")}
+        parts[f"{name}_at"] = _newest(model.objects.filter(**linked))
+        parts[f"{name}_shown"] = _how_many(in_language(model.objects.live()).filter(**linked))
+    row: Mapping[str, Any] | None = (
+        Topic.objects.filter(slug=slug, is_public=True).annotate(**parts).values(*parts).first()
+    )
+    if row is None:
+        return None
+    return _changed(
+        (row[f"{name}_at"] for name in TOPIC_PARTS),
+        sum(row[f"{name}_shown"] or 0 for name in TOPIC_PARTS),
+    )
+
+
+CLUSTER = ("cluster_at", "cluster_shown")
+
+
+def _page_changed(request: HttpRequest, path: str) -> Changed | None:
+    """The page and its ancestors (the breadcrumbs), and for a pillar page its topic's
+    articles, in one query: every page named by a slug of the path, resolved here."""
+    language = get_language()
+    slugs = _page_slugs(path)
+    in_cluster = {"topics": OuterRef("pillar_topic")}
+    rows = (
+        Page.objects.filter(**{f"slug_{language}__in": slugs})
+        .annotate(
+            shown=Exists(in_language(pages_live()).filter(pk=OuterRef("pk"))),
+            cluster_at=_newest(Article.objects.filter(**in_cluster)),
+            cluster_shown=_how_many(in_language(Article.objects.live()).filter(**in_cluster)),
+        )
+        .values("pk", "parent_id", f"slug_{language}", "shown", "updated_at", *CLUSTER)
+    )
+    live = {(row["parent_id"], row[f"slug_{language}"]): row for row in rows if row["shown"]}
+    chain: list[dict[str, Any]] = []
+    for slug in slugs:
+        row = live.get((chain[-1]["pk"] if chain else None, slug))
+        if row is None:
+            return None
+        chain.append(row)
+    page = chain[-1]
+    return _changed(
+        [*(row["updated_at"] for row in chain), page["cluster_at"]], page["cluster_shown"] or 0
+    )
+
+
+def _articles_changed(request: HttpRequest, **kwargs: Any) -> Changed | None:
+    shown = in_language(Article.objects.live())
+    found = Article.objects.aggregate(
+        at=Max("updated_at"), shown=Count("pk", filter=Q(pk__in=shown.values("pk")))
+    )
+    return _changed([found["at"]], found["shown"])
+
+
+def _faqs_changed(request: HttpRequest) -> Changed | None:
+    shown = in_language(faqs_live()).filter(topic__is_public=True)
+    found = FAQ.objects.aggregate(
+        at=Max("updated_at"), shown=Count("pk", filter=Q(pk__in=shown.values("pk")))
+    )
+    return _changed([found["at"]], found["shown"])
 
 
 def _once(changed: Any) -> Any:
     """`condition` asks for the ETag and the Last-Modified separately: look it up once."""
 
-    def lookup(request: HttpRequest, **kwargs: Any) -> dt.datetime | None:
+    def lookup(request: HttpRequest, **kwargs: Any) -> dt.datetime | Changed | None:
         if not hasattr(request, "_content_changed"):
             request._content_changed = changed(request, **kwargs)  # type: ignore[attr-defined]
         return request._content_changed  # type: ignore[attr-defined, no-any-return]
@@ -139,16 +245,23 @@ def _once(changed: Any) -> Any:
 
 
 def _conditional(changed: Any) -> Any:
-    """Conditional GET from the newest `updated_at`; the ETag also names the language and
-    the page number, since the same timestamp renders different pages for each."""
-    last_modified = _once(changed)
+    """Conditional GET from the newest `updated_at` (or a `Changed`); the ETag also names the
+    language and the page number, since the same timestamp renders different pages for each,
+    and the number of items shown when the lookup counts them."""
+    lookup = _once(changed)
+
+    def last_modified(request: HttpRequest, **kwargs: Any) -> dt.datetime | None:
+        found = lookup(request, **kwargs)
+        return found.at if isinstance(found, Changed) else found
 
     def etag(request: HttpRequest, **kwargs: Any) -> str | None:
-        updated = last_modified(request, **kwargs)
-        if updated is None:
+        found = lookup(request, **kwargs)
+        if found is None:
             return None
         page = request.GET.get("page", "1")
-        return f"{get_language()}-{page}-{updated.timestamp():.6f}"
+        if isinstance(found, Changed):
+            return f"{get_language()}-{page}-{found.shown}-{found.at.timestamp():.6f}"
+        return f"{get_language()}-{page}-{found.timestamp():.6f}"
 
     return condition(etag_func=etag, last_modified_func=last_modified)
 
@@ -220,6 +333,7 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Topics, pages, FAQs, videos ---------------------------------------------------------------
 
 
+@_conditional(_topic_changed)
 @public_page(vary_on=("page",))
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     topic = get_object_or_404(Topic, slug=slug, is_public=True)
@@ -239,12 +353,13 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@_conditional(_page_changed)
 @public_page
 def page_detail(request: HttpRequest, path: str) -> HttpResponse:
     """A page found by walking its hierarchy slug by slug; every step must be live."""
     language = get_language()
     parent: Page | None = None
-    for slug in path.split("/"):
+    for slug in _page_slugs(path):
         node = in_language(pages_live()).filter(parent=parent, **{f"slug_{language}": slug}).first()
         if node is None:
             raise Http404
@@ -267,6 +382,7 @@ def _page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
     return {"page": page, "breadcrumbs": crumbs, "json_ld": [_breadcrumb_ld(request, crumbs)]}
 
 
+@_conditional(_faqs_changed)
 @public_page
 def faq_list(request: HttpRequest) -> HttpResponse:
     faqs = in_language(faqs_live()).filter(topic__is_public=True)

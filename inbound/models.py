@@ -59,34 +59,42 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("Audit entries cannot be deleted.")
 
 
+# What staff may write in rich text; `content.richtext` extends it with images.
+RICH_TEXT_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "h2",
+        "h3",
+        "h4",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "strong",
+        "em",
+        "blockquote",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "caption",
+        "abbr",
+    }
+)
+RICH_TEXT_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}}
+RICH_TEXT_URL_SCHEMES = frozenset({"https", "http", "mailto", "tel"})
+
+
 def sanitize_html(html: str) -> str:
     """Rich text as staff may write it, with scripts, handlers and styles removed."""
     return nh3.clean(
         html,
-        tags={
-            "p",
-            "br",
-            "h2",
-            "h3",
-            "h4",
-            "ul",
-            "ol",
-            "li",
-            "a",
-            "strong",
-            "em",
-            "blockquote",
-            "table",
-            "thead",
-            "tbody",
-            "tr",
-            "th",
-            "td",
-            "caption",
-            "abbr",
-        },
-        attributes={"a": {"href", "title", "hreflang"}, "abbr": {"title"}, "th": {"scope"}},
-        url_schemes={"https", "http", "mailto", "tel"},
+        tags=set(RICH_TEXT_TAGS),
+        attributes={tag: set(names) for tag, names in RICH_TEXT_ATTRIBUTES.items()},
+        url_schemes=set(RICH_TEXT_URL_SCHEMES),
         link_rel="noopener noreferrer",
     )
 

@@ -317,6 +317,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "inbound.api.exception_handler",
+    # Public endpoints need no account, so they are limited per client (content.api).
+    "DEFAULT_THROTTLE_RATES": {"content_public": "120/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Inbound API",

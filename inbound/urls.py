@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/v1/", include("contacts.urls_api")),
+    path("api/v1/", include("content.urls_api")),
     path("", include("content.urls_root")),  # sitemap.xml, robots.txt
 ]
 
@@ -37,6 +38,7 @@ urlpatterns += i18n_patterns(
     path("staff/contacts/imports/", include("contacts.urls_imports")),
     path("staff/personas/", include("contacts.urls_personas")),
     path("staff/contacts/", include("contacts.urls_segments")),
+    path("staff/content/", include("content.urls_staff")),
     path("", include("contacts.urls_public")),
     path("", include("content.urls")),
 )

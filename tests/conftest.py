@@ -40,6 +40,18 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the site's default language: a request under /en/ activates English
+    for the thread, and it would otherwise stay active for the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def _staff(role: Role, username: str) -> Any:
     return StaffFactory(username=username, roles=[role])
 

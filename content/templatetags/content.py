@@ -12,7 +12,8 @@ from django.utils.html import _json_script_escapes  # type: ignore[attr-defined]
 from django.utils.safestring import SafeString, mark_safe
 
 from contacts.models import Topic
-from content.models import Article
+from content.clusters import Cluster, PillarLink, pillar_cluster, topic_pillar_link
+from content.models import Article, Page
 from content.selectors import articles_live, in_language
 
 register = template.Library()
@@ -54,3 +55,15 @@ def json_ld(data: Any) -> SafeString:
     """
     text = json.dumps(data, cls=DjangoJSONEncoder).translate(_json_script_escapes)
     return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308
+
+
+@register.simple_tag
+def cluster_of(page: Page) -> Cluster | None:
+    """A pillar page's topic and its newest live articles in the current language."""
+    return pillar_cluster(page)
+
+
+@register.simple_tag
+def pillar_of(topic: Topic) -> PillarLink | None:
+    """The topic's pillar page, when it is live in the current language."""
+    return topic_pillar_link(topic)

@@ -14,6 +14,22 @@
       box.setAttribute("aria-multiline", "true");
     });
   }
-  new MutationObserver(nameEditors).observe(document.documentElement, {childList: true, subtree: true});
-  document.addEventListener("DOMContentLoaded", nameEditors);
+  // The toolbar greys out unavailable buttons with a class only; say so to assistive
+  // technology too (inactive controls are then also exempt from the contrast rule).
+  function markDisabledButtons() {
+    document.querySelectorAll(".prose-menubar__button").forEach(function (button) {
+      var disabled = button.classList.contains("disabled") && !button.classList.contains("active");
+      if (button.getAttribute("aria-disabled") !== String(disabled)) {
+        button.setAttribute("aria-disabled", String(disabled));
+      }
+    });
+  }
+  function update() {
+    nameEditors();
+    markDisabledButtons();
+  }
+  new MutationObserver(update).observe(document.documentElement, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["class"]
+  });
+  document.addEventListener("DOMContentLoaded", update);
 })();

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from contacts.models import Topic
-from content.demo import ARTICLES, FAQS, PAGES, TOPICS, VIDEOS, content_demo_seed
+from content.demo import ARTICLES, FAQS, PAGES, PILLARS, TOPICS, VIDEOS, content_demo_seed
 from content.models import FAQ, Article, Page, Video
 from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
 from content.validators import video_embed_error
@@ -19,11 +19,11 @@ pytestmark = pytest.mark.django_db
 def test_seed_creates_live_articles_pages_faqs_and_videos() -> None:
     created = content_demo_seed()
 
-    assert created == len(ARTICLES) + len(PAGES) + len(FAQS) + len(VIDEOS)
+    assert created == len(ARTICLES) + len(PAGES) + len(PILLARS) + len(FAQS) + len(VIDEOS)
     assert len(ARTICLES) >= 20 and len(FAQS) >= 12 and len(VIDEOS) == 2
-    assert 2 <= len(PAGES) <= 3
+    assert 2 <= len(PAGES) <= 3 and len(PILLARS) == len(TOPICS)
     assert articles_live().count() == Article.objects.count() == len(ARTICLES)
-    assert pages_live().count() == Page.objects.count() == len(PAGES)
+    assert pages_live().count() == Page.objects.count() == len(PAGES) + len(PILLARS)
     assert faqs_live().count() == FAQ.objects.count() == len(FAQS)
     assert videos_live().count() == Video.objects.count() == len(VIDEOS)
     assert Page.objects.filter(parent__slug_es="sede-electronica").exists()
@@ -36,6 +36,8 @@ def test_seed_covers_every_topic_and_creates_missing_topics() -> None:
     assert set(Topic.objects.values_list("slug", flat=True)) == slugs
     assert set(Article.objects.values_list("topics__slug", flat=True)) == slugs
     assert set(FAQ.objects.values_list("topic__slug", flat=True)) == slugs
+    assert set(Page.objects.values_list("pillar_topic__slug", flat=True)) == slugs | {None}
+    assert set(Video.objects.values_list("topics__slug", flat=True)) <= slugs
 
 
 def test_articles_have_seo_fields_and_dates_over_six_months() -> None:

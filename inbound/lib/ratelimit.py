@@ -1,0 +1,27 @@
+"""Per-client rate limits for public endpoints, counted per hashed IP in the cache.
+
+A fixed window per client: the first hit starts it, and the count resets when it expires.
+Good enough to stop one client hammering an expensive page; not a quota system. Counting in
+the cache keeps it cheap (one `add` and one `incr`) and shared between web processes when the
+cache is Redis. No raw IP address is stored (`inbound.lib.privacy.request_ip_hash`).
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from inbound.lib.privacy import request_ip_hash
+
+
+def rate_limit_hit(*, request: HttpRequest, scope: str, limit: int, period: int) -> bool:
+    """Count one hit from this client for `scope`; True once it is over `limit` per `period`
+    seconds (clients without a known address share one counter)."""
+    key = f"ratelimit:{scope}:{request_ip_hash(request) or 'unknown'}"
+    cache.add(key, 0, timeout=period)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=period)
+        count = 1
+    return count > limit
