@@ -65,6 +65,7 @@ class Topic(models.Model):
         help_text=_("Shown in forms and the preference centre."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("topic")

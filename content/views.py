@@ -168,20 +168,22 @@ TOPIC_PARTS: dict[str, tuple[Any, str]] = {
 
 
 def _topic_changed(request: HttpRequest, slug: str) -> Changed | None:
-    """The topic's articles, FAQs, videos and pillar page, in one query. The topic itself has
-    no `updated_at`: a new name or description shows once the page cache expires."""
+    """The topic itself and its articles, FAQs, videos and pillar page, in one query."""
     parts: dict[str, Any] = {}
     for name, (model, link) in TOPIC_PARTS.items():
         linked = {link: OuterRef("pk")}
         parts[f"{name}_at"] = _newest(model.objects.filter(**linked))
         parts[f"{name}_shown"] = _how_many(in_language(model.objects.live()).filter(**linked))
     row: Mapping[str, Any] | None = (
-        Topic.objects.filter(slug=slug, is_public=True).annotate(**parts).values(*parts).first()
+        Topic.objects.filter(slug=slug, is_public=True)
+        .annotate(**parts)
+        .values("updated_at", *parts)
+        .first()
     )
     if row is None:
         return None
     return _changed(
-        (row[f"{name}_at"] for name in TOPIC_PARTS),
+        (row["updated_at"], *(row[f"{name}_at"] for name in TOPIC_PARTS)),
         sum(row[f"{name}_shown"] or 0 for name in TOPIC_PARTS),
     )
 

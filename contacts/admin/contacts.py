@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from contacts.models import ConsentRecord, Contact, ContactProperty, Subscriptio
 from contacts.selectors import contact_timeline
 from contacts.views_imports import contacts_export_csv, contacts_export_xlsx
 from inbound.audit import audit_record
+from inbound.lib.pagecache import public_pages_invalidate
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -134,6 +136,15 @@ class TopicAdmin(TranslationAdmin):
     list_display = ("name", "slug", "is_public", "order")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    # Topic names show on public pages (topic pages, article tags, the home page).
+    def save_model(self, request: HttpRequest, obj: Topic, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(public_pages_invalidate)
+
+    def delete_model(self, request: HttpRequest, obj: Topic) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(public_pages_invalidate)
 
 
 @admin.register(Tag)

@@ -271,3 +271,42 @@ def test_news_list_is_fresh_after_an_older_article_is_unpublished(
     etag = first_visit(client, path)
     html = fresh_after(client, path, etag, lambda: content_unpublish(obj=older, actor=editor))
     assert "Carril bici en la avenida" not in html
+
+
+def test_topic_page_is_fresh_after_the_topic_is_renamed(client: Client, topic: Any) -> None:
+    ArticleFactory(**live()).topics.add(topic)
+    path = url("content:topic-detail", slug="movilidad")
+    etag = first_visit(client, path)
+
+    def rename() -> None:
+        topic.name_es = "Movilidad sostenible"
+        topic.save()
+
+    assert "Movilidad sostenible" in fresh_after(client, path, etag, rename)
+
+
+def test_renaming_a_topic_in_the_admin_drops_the_cached_pages(
+    client: Client,
+    topic: Any,
+    admin_user: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 300
+    ArticleFactory(**live()).topics.add(topic)
+    path = url("content:topic-detail", slug="movilidad")
+    assert "Movilidad" in client.get(path).content.decode()
+    staff = Client()
+    staff.force_login(admin_user)
+    change = reverse("admin:contacts_topic_change", args=[topic.pk])
+    form = staff.get(change).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and not isinstance(value, list)
+    }
+    data.update(name_es="Movilidad sostenible", slug="movilidad", is_public="on")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(change, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "Movilidad sostenible" in client.get(path).content.decode()
