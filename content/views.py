@@ -16,17 +16,19 @@ from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
 from django.core.validators import slug_re
 from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import condition
 
 from contacts.models import Topic
-from content.models import FAQ, Article, Page, Publishable, Video
+from content.models import FAQ, LANGUAGES, Article, Page, Publishable, Video
 from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
 from content.services import PreviewLinkInvalid, content_preview_read
 from inbound.lib.pagecache import public_page
@@ -113,16 +115,6 @@ def _breadcrumb_ld(request: HttpRequest, crumbs: list[dict[str, str]]) -> dict[s
 
 
 # --- Conditional GET: the newest `updated_at` of what the page shows --------------------------
-
-
-def _article_changed(request: HttpRequest, slug: str) -> dt.datetime | None:
-    language = get_language()
-    return (
-        in_language(articles_live())
-        .filter(**{f"slug_{language}": slug})
-        .values_list("updated_at", flat=True)
-        .first()
-    )
 
 
 def _video_changed(request: HttpRequest, slug: str) -> dt.datetime | None:
@@ -271,8 +263,8 @@ def _conditional(changed: Any) -> Any:
 # --- Articles ----------------------------------------------------------------------------------
 
 
-@_conditional(_articles_changed)
 @public_page(vary_on=("page",))
+@_conditional(_articles_changed)
 def article_list(request: HttpRequest) -> HttpResponse:
     articles = _paginate(request, in_language(articles_live()))
     crumbs = _breadcrumbs((_("News"), reverse("content:article-list")))
@@ -324,19 +316,31 @@ def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
     }
 
 
-@_conditional(_article_changed)
 @public_page
-def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def article_detail(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """Conditional GET from the article it loads anyway (no separate lookup query); the
+    other languages' bodies, the widest columns, are not fetched."""
     language = get_language()
-    article = get_object_or_404(in_language(articles_live()), **{f"slug_{language}": slug})
-    return render(request, "content/article_detail.html", _article_context(request, article))
+    others = [f"body_{code}" for code in LANGUAGES if code != language]
+    article = get_object_or_404(
+        in_language(articles_live()).defer(*others), **{f"slug_{language}": slug}
+    )
+    etag = f'"{language}-{request.GET.get("page", "1")}-{article.updated_at.timestamp():.6f}"'
+    last_modified = int(article.updated_at.timestamp())
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    response = render(request, "content/article_detail.html", _article_context(request, article))
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    return response
 
 
 # --- Topics, pages, FAQs, videos ---------------------------------------------------------------
 
 
-@_conditional(_topic_changed)
 @public_page(vary_on=("page",))
+@_conditional(_topic_changed)
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     topic = get_object_or_404(Topic, slug=slug, is_public=True)
     articles = _paginate(request, in_language(articles_live()).filter(topics=topic))
@@ -355,8 +359,8 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@_conditional(_page_changed)
 @public_page
+@_conditional(_page_changed)
 def page_detail(request: HttpRequest, path: str) -> HttpResponse:
     """A page found by walking its hierarchy slug by slug; every step must be live."""
     language = get_language()
@@ -384,8 +388,8 @@ def _page_context(request: HttpRequest, page: Page) -> dict[str, Any]:
     return {"page": page, "breadcrumbs": crumbs, "json_ld": [_breadcrumb_ld(request, crumbs)]}
 
 
-@_conditional(_faqs_changed)
 @public_page
+@_conditional(_faqs_changed)
 def faq_list(request: HttpRequest) -> HttpResponse:
     faqs = in_language(faqs_live()).filter(topic__is_public=True)
     topics = (
@@ -431,8 +435,8 @@ def _video_context(request: HttpRequest, video: Video) -> dict[str, Any]:
     }
 
 
-@_conditional(_video_changed)
 @public_page
+@_conditional(_video_changed)
 def video_detail(request: HttpRequest, slug: str) -> HttpResponse:
     language = get_language()
     video = get_object_or_404(in_language(videos_live()), **{f"slug_{language}": slug})

@@ -92,14 +92,18 @@ MIDDLEWARE = [
     "inbound.lib.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Response headers every page carries, cached or not: so above the page cache.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Answers anonymous public pages from the cache before sessions, URL resolving, CSRF and
+    # authentication run (inbound.lib.pagecache).
+    "inbound.lib.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "inbound.lib.locale.PrefixLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks, so it sees the outcome of every login.
     "axes.middleware.AxesMiddleware",
@@ -136,7 +140,7 @@ if REDIS_URL:
     # never take the broker's queued tasks with it.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "inbound.lib.cache.ReusedClientRedisCache",
             "LOCATION": env_redis_url("REDIS_CACHE_URL") or redis_other_db(REDIS_URL),
             "KEY_PREFIX": "inbound",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

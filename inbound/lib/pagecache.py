@@ -1,10 +1,19 @@
 """Whole-page cache for public pages, which are the same for every anonymous citizen.
 
-Keyed by language and full path; each entry remembers the generation it was rendered under.
-Any change to what public pages show calls `public_pages_invalidate()`, which bumps the
-generation so every cached page is stale at once (no key scans, the same on local memory and
-Redis). A hit costs one cache round trip: the generation and the page are read together.
+Keyed by language and path; each entry remembers the generation it was rendered under. Any
+change to what public pages show calls `public_pages_invalidate()`, which bumps the generation
+so every cached page is stale at once (no key scans, the same on local memory and Redis).
 Staff (logged in) always get a fresh render, and a response that sets a cookie is never stored.
+
+Two halves:
+
+- `@public_page` on a view marks its anonymous 200 responses as cacheable under their key (and
+  serves hits itself for requests with a query string).
+- `PublicPageCacheMiddleware`, high in the stack, stores marked responses on their way out —
+  after the inner middleware added their headers (Content-Language, Vary) — and answers
+  requests without a query string straight from the cache, before sessions, URL resolving,
+  CSRF, authentication or the view run: a hit costs one cache round trip and no query. The
+  stored ETag and Last-Modified answer conditional requests with 304 on a hit too.
 
 The key ignores the query string, so `?utm_source=…` variants share one entry and random
 queries cannot flood the cache: only views whose output ignores the query may use it.
@@ -14,17 +23,32 @@ A view whose output depends on a few parameters (a list's `?page=`) names them w
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
-from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe, urlencode
+from django.utils.translation import get_language, get_language_from_path
 
 GENERATION_KEY = "pages:generation"
+KEY_PREFIX = "pages:v2"
+# Headers a cached page is served with; the outer middleware (security, CSP, frame options,
+# request id) add theirs to every response, hit or not.
+STORED_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Vary",
+    "ETag",
+    "Last-Modified",
+    "X-Robots-Tag",
+    "Link",
+)
 
 
 def public_pages_invalidate() -> None:
@@ -36,46 +60,123 @@ def public_pages_invalidate() -> None:
 
 
 def public_page(
-    view: Callable[..., HttpResponse] | None = None, *, vary_on: tuple[str, ...] = ()
+    view: Callable[..., HttpResponseBase] | None = None, *, vary_on: tuple[str, ...] = ()
 ) -> Any:
     """Cache the view's page per language and path (and the `vary_on` query parameters).
 
     Used bare (`@public_page`) or with parameters (`@public_page(vary_on=("page",))`).
+    Put it outermost, above `condition`/`etag` decorators, so a hit runs none of them.
     """
     if view is None:
         return lambda inner: _public_page(inner, vary_on)
     return _public_page(view, vary_on)
 
 
-def _cache_key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:
-    key = f"pages:{get_language()}:{request.path}"
-    varying = [(name, request.GET[name]) for name in vary_on if name in request.GET]
-    return f"{key}?{urlencode(varying)}" if varying else key
+def _key(language: str, path: str, varying: list[tuple[str, str]] | None = None) -> str:
+    """Printable ASCII whatever the path holds (spaces, control characters), and bounded."""
+    address = quote(path) + (f"?{urlencode(varying)}" if varying else "")
+    if len(address) > 200:
+        address = hashlib.sha256(address.encode()).hexdigest()
+    return f"{KEY_PREFIX}:{language}:{address}"
+
+
+def _cacheable_request(request: HttpRequest) -> bool:
+    return bool(settings.PUBLIC_PAGE_CACHE_SECONDS) and request.method in {"GET", "HEAD"}
+
+
+def _lookup(key: str) -> tuple[Any, Any]:
+    """The current generation and the entry stored under `key` (one round trip)."""
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        generation = cache.get(GENERATION_KEY, 1)
+    return generation, found.get(key)
+
+
+def _served(request: HttpRequest, entry: Any, generation: Any) -> HttpResponseBase | None:
+    """The cached page (or a 304 for it), if `entry` is current."""
+    if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == generation):
+        return None
+    _generation, content, headers = entry
+    conditional = get_conditional_response(
+        request,
+        etag=headers.get("ETag"),
+        last_modified=parse_http_date_safe(headers.get("Last-Modified", "")),
+    )
+    if conditional is not None:
+        for name in ("ETag", "Last-Modified", "Vary", "Content-Language"):
+            if name in headers:
+                conditional[name] = headers[name]
+        return conditional
+    response = HttpResponse(content)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def _public_page(
-    view: Callable[..., HttpResponse], vary_on: tuple[str, ...]
-) -> Callable[..., HttpResponse]:
+    view: Callable[..., HttpResponseBase], vary_on: tuple[str, ...]
+) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        timeout = settings.PUBLIC_PAGE_CACHE_SECONDS
-        if not timeout or request.method not in {"GET", "HEAD"} or request.user.is_authenticated:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not _cacheable_request(request) or request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        key = _cache_key(request, vary_on)
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = found.get(GENERATION_KEY)
-        if generation is None:
-            cache.add(GENERATION_KEY, 1, timeout=None)
-            generation = cache.get(GENERATION_KEY, 1)
-        stored = found.get(key)
-        if stored is not None and stored[0] == generation:
-            _generation, content, content_type = stored
-            return HttpResponse(content, content_type=content_type)
+        varying = [(name, request.GET[name]) for name in vary_on if name in request.GET]
+        key = _key(get_language(), request.path, varying)
+        if getattr(request, "_public_page_missed", None) == key:  # the middleware looked
+            generation = request._public_page_generation  # type: ignore[attr-defined]
+        else:
+            generation, entry = _lookup(key)
+            served = _served(request, entry, generation)
+            if served is not None:
+                return served
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.cookies and not response.streaming:
-            if hasattr(response, "render"):
-                response.render()
-            cache.set(key, (generation, response.content, response["Content-Type"]), timeout)
+        response.public_page_entry = (key, generation)  # type: ignore[attr-defined]
         return response
 
     return wrapped
+
+
+class PublicPageCacheMiddleware:
+    """Serves cached public pages early, and stores the pages `@public_page` marked."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if (
+            _cacheable_request(request)
+            and not request.META.get("QUERY_STRING")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            language = get_language_from_path(request.path_info)
+            if language:
+                key = _key(language, request.path)
+                generation, entry = _lookup(key)
+                served = _served(request, entry, generation)
+                if served is not None:
+                    return served
+                # The view need not look again.
+                request._public_page_missed = key  # type: ignore[attr-defined]
+                request._public_page_generation = generation  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        self._store(response)
+        return response
+
+    @staticmethod
+    def _store(response: HttpResponseBase) -> None:
+        marked = getattr(response, "public_page_entry", None)
+        if (
+            marked is None
+            or response.status_code != 200
+            or response.cookies
+            or response.streaming
+            or not isinstance(response, HttpResponse)
+        ):
+            return
+        key, generation = marked
+        headers = {name: response[name] for name in STORED_HEADERS if name in response}
+        cache.set(
+            key, (generation, response.content, headers), settings.PUBLIC_PAGE_CACHE_SECONDS
+        )

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from content.models import Status
+from content.models import Article, Status
 from content.services import content_preview_token, content_publish
 from inbound.lib.pagecache import public_page
 from tests.contacts.factories import TopicFactory
@@ -203,11 +203,14 @@ def test_list_pages_are_cached_separately() -> None:
     from django.contrib.auth.models import AnonymousUser
     from django.test import RequestFactory
 
+    from inbound.lib.pagecache import PublicPageCacheMiddleware
+
+    handler = PublicPageCacheMiddleware(view)
     factory = RequestFactory()
-    for query in ("", "?page=2", "?page=2&utm_source=x", ""):
+    for query in ("", "?page=2", "?page=2&utm_source=x", "", "?utm_source=y"):
         request = factory.get("/es/noticias/" + query)
         request.user = AnonymousUser()
-        view(request)
+        handler(request)
     assert calls == ["1", "2"]
 
 
@@ -389,3 +392,30 @@ def test_article_page_has_a_twitter_card(client: Client) -> None:
     html = get(client, url("content:article-detail", slug=article.slug_es)).content.decode()
     assert '<meta name="twitter:card" content="summary">' in html
     assert '<meta name="twitter:title" content="Biblioteca: horario de exámenes">' in html
+
+
+def test_a_cached_article_is_served_without_a_query_with_the_same_headers(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    article = ArticleFactory(**live())
+    path = url("content:article-detail", slug=article.slug_es)
+    first = get(client, path)
+    with django_assert_num_queries(0):
+        again = get(client, path)
+        not_modified = get(client, path, 304, HTTP_IF_NONE_MATCH=first["ETag"])
+        since = get(client, path, 304, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.content == first.content
+    for header in ("ETag", "Last-Modified", "Content-Language", "Content-Type"):
+        assert again[header] == first[header]
+    assert again["Content-Security-Policy"] and again["X-Frame-Options"] == "DENY"
+    assert not_modified["ETag"] == first["ETag"] and since["ETag"] == first["ETag"]
+
+
+def test_logged_in_staff_never_get_the_cached_page(client: Client, editor: Any) -> None:
+    article = ArticleFactory(**live())
+    path = url("content:article-detail", slug=article.slug_es)
+    get(client, path)
+    Article.objects.filter(pk=article.pk).update(title_es="Cambio sin invalidar la caché")
+    assert "Cambio sin invalidar" not in get(client, path).content.decode()
+    client.force_login(editor)
+    assert "Cambio sin invalidar" in get(client, path).content.decode()
