@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "inbound",
     "contacts",
     "content",
+    "conversion",
 ]
 
 MIDDLEWARE = [
@@ -160,7 +161,21 @@ DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, m
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 
 # What `manage.py seed_demo` loads after the institution itself, app by app.
-DEMO_SEEDERS = ["contacts.demo.contacts_demo_seed", "content.demo.content_demo_seed"]
+DEMO_SEEDERS = [
+    "contacts.demo.contacts_demo_seed",
+    "content.demo.content_demo_seed",
+    "conversion.demo.conversion_demo_seed",
+]
+
+# Citizen forms (conversion): anti-abuse, uploads and link lifetimes.
+CONVERSION_MIN_FILL_SECONDS = env_int("CONVERSION_MIN_FILL_SECONDS", 3, minimum=0)
+CONVERSION_MAX_UPLOAD_MB = env_int("CONVERSION_MAX_UPLOAD_MB", 5, minimum=1)
+CONVERSION_IDEMPOTENCY_WINDOW_SECONDS = env_int(
+    "CONVERSION_IDEMPOTENCY_WINDOW_SECONDS", 600, minimum=1
+)
+CONVERSION_OPTIN_MAX_AGE_DAYS = env_int("CONVERSION_OPTIN_MAX_AGE_DAYS", 7, minimum=1)
+CONVERSION_CONTACT_MAX_AGE_DAYS = env_int("CONVERSION_CONTACT_MAX_AGE_DAYS", 180, minimum=1)
+CONVERSION_RATE_LIMIT_PER_MINUTE = env_int("CONVERSION_RATE_LIMIT_PER_MINUTE", 20, minimum=1)
 
 # PeerTube servers whose videos may be embedded (besides youtube-nocookie and Vimeo).
 CONTENT_PEERTUBE_HOSTS = env_list("CONTENT_PEERTUBE_HOSTS", ["framatube.org"])
@@ -282,6 +297,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "kwargs": {"name": "tracking"},
         "options": {"queue": "tracking", "expires": 60},
+    },
+    "conversion-effects-sweep": {
+        # Side effects of submissions (opt-in e-mail, staff notification, webhook) left pending
+        # by a broker outage or a failure, retried with backoff.
+        "task": "conversion.tasks.effects_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 60},
     },
     "content-publish-due": {
         "task": "content.tasks.content_publish_due",

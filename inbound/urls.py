@@ -41,6 +41,7 @@ urlpatterns += i18n_patterns(
     path("staff/content/", include("content.urls_staff")),
     path("", include("contacts.urls_public")),
     path("", include("content.urls")),
+    path("", include("conversion.urls")),
 )
 
 if settings.DEBUG:

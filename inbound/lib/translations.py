@@ -51,10 +51,13 @@ def python_messages(source: str) -> Iterator[Message]:
             if isinstance(func, ast.Attribute)
             else ""
         )
-        args = [
-            a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
-        ]
-        if len(args) == len(node.args) and (message := _message(name, args)):
+        # The leading string literals: a plural's count (`ngettext("…", "…", n)`) is a variable.
+        args: list[str] = []
+        for arg in node.args:
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                break
+            args.append(arg.value)
+        if message := _message(name, args):
             yield message
 
 

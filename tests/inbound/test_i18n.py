@@ -35,3 +35,17 @@ def test_extraction_finds_the_strings_of_this_project() -> None:
     assert "Skip to main content" in messages  # templates/base.html
     assert "Accessibility statement" in messages
     assert "audit log" in messages  # a model's verbose_name_plural
+
+
+def test_extraction_finds_plurals_whose_count_is_a_variable() -> None:
+    from inbound.lib.translations import python_messages
+
+    source = (
+        'ngettext("%(count)d item.", "%(count)d items.", count)\n'
+        'npgettext("admin", "One form", "%(n)d forms", len(rows))\n'
+        "gettext(variable)\n"
+    )
+    found = set(python_messages(source))
+    assert ("", "%(count)d item.", "%(count)d items.") in found
+    assert ("admin", "One form", "%(n)d forms") in found
+    assert len(found) == 2

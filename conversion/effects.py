@@ -1,0 +1,164 @@
+"""How each side effect of a submission is sent: the opt-in e-mail, the staff notification and
+the signed webhook. Called from the outbox in `conversion.services`, inside the row's lock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from contacts.models import ConsentRecord
+from contacts.selectors import may_email
+from conversion.models import FormField, Submission
+
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+class NotSendable(Exception):
+    """The side effect can't be sent (e.g. the address bounced): retried, then FAILED."""
+
+
+def _email_language(submission: Submission) -> str:
+    site_languages = {code for code, _name in settings.LANGUAGES}
+    language = submission.language[:2]
+    return language if language in site_languages else str(settings.LANGUAGE_CODE)
+
+
+def optin_email_send(submission: Submission) -> None:
+    """The double opt-in e-mail, in the submission's language, with the signed confirm link."""
+    from conversion.services import _optin_max_age, optin_url
+
+    contact = submission.contact
+    if contact is None or not contact.email:
+        raise NotSendable("the submission has no contact address")
+    permission = may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE)
+    if not permission:
+        raise NotSendable(f"may not email: {permission.reason}")
+    language = _email_language(submission)
+    with translation.override(language):
+        context = {
+            "url": optin_url(submission),
+            "form_title": submission.form.title,
+            "institution": settings.INSTITUTION,
+            "max_age_days": _optin_max_age().days,
+        }
+        message = EmailMultiAlternatives(
+            subject=f"{_('Confirm your subscription')} · {settings.INSTITUTION['name']}",
+            body=render_to_string("conversion/email/optin.txt", context),
+            to=[contact.email],
+        )
+        message.attach_alternative(
+            render_to_string("conversion/email/optin.html", context), "text/html"
+        )
+    message.send()
+
+
+def submission_rows(submission: Submission) -> list[tuple[str, str]]:
+    """(label, value) lines of a submission for people, in the active language."""
+    labels = {f.key: f.label for f in submission.form.fields.all()}
+    rows = []
+    for key, value in submission.values.items():
+        if isinstance(value, dict):
+            text = str(value.get("name", ""))
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        elif value is True:
+            text = str(_("yes"))
+        else:
+            text = str(value)
+        rows.append((labels.get(key, key), text))
+    return rows
+
+
+def staff_notification_send(submission: Submission) -> None:
+    """Tell the form's staff addresses about a submission (in the site's main language)."""
+    form = submission.form
+    with translation.override(settings.LANGUAGE_CODE):
+        path = reverse("admin:conversion_submission_change", args=[submission.pk])
+        context = {
+            "form_name": form.name,
+            "submission": submission,
+            "rows": submission_rows(submission),
+            "utm": submission.utm,
+            "url": f"{settings.SITE_URL}{path}",
+            "institution": settings.INSTITUTION,
+        }
+        message = EmailMultiAlternatives(
+            subject=_("New submission: %(form)s") % {"form": form.name},
+            body=render_to_string("conversion/email/staff_notification.txt", context),
+            to=form.notify_email_list,
+        )
+        message.attach_alternative(
+            render_to_string("conversion/email/staff_notification.html", context), "text/html"
+        )
+    message.send()
+
+
+def webhook_payload(submission: Submission) -> dict[str, Any]:
+    form = submission.form
+    kinds = {f.key: f.kind for f in form.fields.all()}
+    return {
+        "event": "form_submit",
+        "submission": submission.pk,
+        "form": form.slug,
+        "form_version": submission.form_version,
+        "created_at": submission.created_at.isoformat(),
+        "language": submission.language,
+        "contact": submission.contact_id,
+        "values": {
+            key: value
+            for key, value in submission.values.items()
+            if kinds.get(key) != FormField.Kind.FILE
+        },
+        "utm": submission.utm,
+        "page": submission.page,
+        "referrer": submission.referrer,
+    }
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """The X-Inbound-Signature header value: HMAC-SHA256 of the raw body."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: following it would resend personal data somewhere else."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def webhook_send(submission: Submission) -> None:
+    """POST the submission as JSON, signed; any non-2xx answer raises (and is retried)."""
+    form = submission.form
+    if not form.webhook_url.startswith(("https://", "http://")):
+        raise NotSendable("the webhook URL must be http(s)")
+    body = json.dumps(webhook_payload(submission), sort_keys=True).encode()
+    request = urllib.request.Request(  # noqa: S310 -- scheme checked above
+        form.webhook_url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Inbound-Webhook/1",
+            "X-Inbound-Signature": webhook_signature(form.webhook_secret, body),
+            "X-Inbound-Submission": str(submission.pk),
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(
+                form.webhook_url, response.status, "not a 2xx answer", response.headers, None
+            )

@@ -1,0 +1,376 @@
+"""Convertir: staff-built forms, the submissions citizens send, and the outbox of what a
+submission must still cause (e-mails, webhooks) once its transaction has committed.
+
+`conversion` writes into the CRM only through `contacts.services`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import ConsentRecord, Contact, private_storage
+
+# Internal path such as "/es/gracias/"; rejects "//host", schemes and backslashes that browsers
+# read as hosts, so a form can never be turned into an open redirect.
+_INTERNAL_PATH_RE = re.compile(r"^/(?![/\\])[^\s\\:]*$")
+
+
+def validate_internal_path(value: str) -> None:
+    if value and not _INTERNAL_PATH_RE.match(value):
+        raise ValidationError(
+            _('Enter a path on this site starting with "/", such as /es/gracias/.')
+        )
+
+
+def email_list_parse(value: str) -> list[str]:
+    """Addresses from a comma- or line-separated list, blanks dropped."""
+    return [part.strip() for part in re.split(r"[,;\n]", value or "") if part.strip()]
+
+
+def validate_email_list(value: str) -> None:
+    for address in email_list_parse(value):
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                _("%(address)s is not a valid e-mail address."), params={"address": address}
+            ) from None
+
+
+class Form(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+        ARCHIVED = "archived", _("archived")
+
+    name = models.CharField(
+        _("internal name"), max_length=120, unique=True, help_text=_("Only staff see it.")
+    )
+    slug = models.SlugField(
+        _("slug"),
+        max_length=80,
+        unique=True,
+        help_text=_(
+            "The last part of the form's address: boletin-movilidad gives "
+            "/es/formularios/boletin-movilidad/."
+        ),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    intro = models.TextField(_("introduction"), blank=True)
+    submit_label = models.CharField(_("submit button text"), max_length=60, blank=True)
+    success_message = models.TextField(_("success message"))
+    redirect_path = models.CharField(
+        _("redirect after sending"),
+        max_length=200,
+        blank=True,
+        validators=[validate_internal_path],
+        help_text=_("A path on this site, e.g. /es/gracias/. Empty: show the success message."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        editable=False,
+        help_text=_("Goes up when a published form's fields change; each submission keeps it."),
+    )
+    double_opt_in = models.BooleanField(
+        _("double opt-in"),
+        default=True,
+        help_text=_("Subscriptions start once the citizen confirms from an e-mail."),
+    )
+    notify_emails = models.TextField(
+        _("notify staff"),
+        blank=True,
+        validators=[validate_email_list],
+        help_text=_("E-mail addresses told of each submission, separated by commas or lines."),
+    )
+    webhook_url = models.URLField(_("webhook URL"), blank=True)
+    webhook_secret = models.CharField(
+        _("webhook secret"),
+        max_length=64,
+        blank=True,
+        help_text=_("Signs each webhook request (HMAC-SHA256 in X-Inbound-Signature)."),
+    )
+    progressive_max_fields = models.PositiveSmallIntegerField(
+        _("maximum fields for known contacts"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Progressive profiling: at most this many fields are shown to a recognised contact."
+        ),
+    )
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=24,
+        choices=ConsentRecord.LegalBasis.choices,
+        default=ConsentRecord.LegalBasis.CONSENT,
+    )
+    purpose_notice = models.TextField(
+        _("purpose"), help_text=_("The purpose line of the first-layer data-protection notice.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("form")
+        verbose_name_plural = _("forms")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def notify_email_list(self) -> list[str]:
+        return email_list_parse(self.notify_emails)
+
+    def fields_fingerprint(self) -> str:
+        """A digest of the fields as a citizen meets them: a change means a new version."""
+        rows = [
+            [str(v) for v in row]
+            for row in self.fields.order_by("order", "id").values_list(
+                *[
+                    f.attname
+                    for f in FormField._meta.concrete_fields
+                    if f.name not in {"id", "form"}
+                ]
+            )
+        ]
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+    def clean(self) -> None:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValidationError(
+                {"webhook_secret": _("A webhook needs a secret to sign its requests.")}
+            )
+
+
+class FormField(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("short text")
+        TEXTAREA = "textarea", _("long text")
+        EMAIL = "email", _("e-mail")
+        PHONE = "phone", _("phone")
+        NUMBER = "number", _("number")
+        DATE = "date", _("date")
+        SELECT = "select", _("drop-down list")
+        RADIO = "radio", _("one choice (radio buttons)")
+        CHECKBOXES = "checkboxes", _("several choices (checkboxes)")
+        TOPICS = "topics", _("topics of interest")
+        POSTAL_CODE = "postal_code", _("postal code")
+        FILE = "file", _("file upload")
+        UTM = "utm", _("hidden campaign (UTM) fields")
+        CONSENT = "consent", _("consent checkbox")
+
+    class Target(models.TextChoices):
+        CONTACT = "contact", _("contact field")
+        PROPERTY = "property", _("custom property")
+        TOPIC = "topic", _("topic subscription")
+        SUBMISSION = "submission", _("submission only")
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    key = models.SlugField(
+        _("key"),
+        max_length=40,
+        help_text=_("The field's name in the submission and the webhook; unique in the form."),
+    )
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    label = models.CharField(_("label"), max_length=200)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    choices = models.TextField(
+        _("choices"),
+        blank=True,
+        help_text=_(
+            'One option per line, as "value|Label" (for lists, radio buttons, checkboxes).'
+        ),
+    )
+    target = models.CharField(
+        _("saved to"), max_length=16, choices=Target.choices, default=Target.SUBMISSION
+    )
+    target_key = models.CharField(
+        _("target"),
+        max_length=64,
+        blank=True,
+        help_text=_("Contact field name, custom property key or topic slug."),
+    )
+    max_length = models.PositiveIntegerField(
+        _("maximum length"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: 200 characters for short text, 5,000 for long text."),
+    )
+    progressive = models.BooleanField(
+        _("progressive"),
+        default=False,
+        help_text=_("Asked only to recognised contacts, instead of what we already know."),
+    )
+    consent_purpose = models.CharField(
+        _("consent purpose"), max_length=16, choices=ConsentRecord.Purpose.choices, blank=True
+    )
+    consent_text = models.TextField(
+        _("consent text"), blank=True, help_text=_("Exactly what the citizen agrees to.")
+    )
+    consent_version = models.CharField(
+        _("consent text version"),
+        max_length=20,
+        blank=True,
+        help_text=_("Change it whenever the consent text changes."),
+    )
+
+    class Meta:
+        verbose_name = _("form field")
+        verbose_name_plural = _("form fields")
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "key"], name="formfield_key_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id}:{self.key}"
+
+    def choice_pairs(self) -> list[tuple[str, str]]:
+        """(value, label) pairs from the `choices` text, in the active language."""
+        pairs = []
+        for line in (self.choices or "").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            value, _sep, label = line.partition("|")
+            pairs.append((value.strip(), (label or value).strip()))
+        return pairs
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        kinds_with_choices = {self.Kind.SELECT, self.Kind.RADIO, self.Kind.CHECKBOXES}
+        if self.kind in kinds_with_choices and not self.choice_pairs():
+            errors["choices"] = _("This type of field needs at least one choice.")
+        if self.kind == self.Kind.CONSENT:
+            if not self.consent_purpose:
+                errors["consent_purpose"] = _("A consent checkbox needs a purpose.")
+            if not self.consent_text:
+                errors["consent_text"] = _(
+                    "A consent checkbox needs the text the citizen agrees to."
+                )
+            if not self.consent_version:
+                errors["consent_version"] = _("Give the consent text a version, e.g. 2025-01.")
+        if self.target != self.Target.SUBMISSION and not self.target_key:
+            errors["target_key"] = _("Say which contact field, property or topic it fills.")
+        if self.target == self.Target.CONTACT and self.target_key not in CONTACT_TARGETS:
+            errors["target_key"] = _("Not a contact field a form can fill.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# Contact fields a form may fill (email is the key that finds or creates the contact).
+CONTACT_TARGETS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "postal_code",
+    "birth_year",
+    "language",
+)
+
+
+class Submission(models.Model):
+    form = models.ForeignKey(Form, on_delete=models.PROTECT, related_name="submissions")
+    form_version = models.PositiveIntegerField(_("form version"))
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+    )
+    values = models.JSONField(_("values"), default=dict, blank=True)
+    utm = models.JSONField(_("campaign (UTM)"), default=dict, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=500, blank=True)
+    page = models.CharField(_("page"), max_length=500, blank=True)
+    language = models.CharField(_("language"), max_length=8)
+    visitor_key = models.CharField(_("visitor key"), max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
+    optin_confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.form} #{self.pk}"
+
+
+class SubmissionFile(models.Model):
+    """An upload, kept in the private storage: never under MEDIA_ROOT, never served publicly."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
+    key = models.SlugField(_("field"), max_length=40)
+    file = models.FileField(_("file"), upload_to="submissions/%Y/%m/", storage=private_storage)
+    name = models.CharField(_("name"), max_length=255)
+    size = models.PositiveIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+
+    class Meta:
+        verbose_name = _("submitted file")
+        verbose_name_plural = _("submitted files")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SideEffect(models.Model):
+    """The outbox: written in the submission's transaction, sent after it (at least once)."""
+
+    class Kind(models.TextChoices):
+        OPTIN_EMAIL = "optin_email", _("opt-in e-mail")
+        STAFF_NOTIFICATION = "staff_notification", _("staff notification")
+        WEBHOOK = "webhook", _("webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="side_effects"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("side effect")
+        verbose_name_plural = _("side effects")
+        ordering = ["-next_attempt_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "kind"], name="sideeffect_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="sideeffect_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.submission_id}"

@@ -1,0 +1,558 @@
+"""Writes of `conversion`: a submission in one transaction, then its side effects (outbox).
+
+A submission is never lost: the Submission, the contact, consents, subscriptions, the
+touchpoint and the SideEffect rows commit together. The e-mails and the webhook are sent after
+commit from the outbox, by a task or, when the broker was down, by the periodic sweeper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from contacts.models import ConsentRecord, Contact, Subscription, Topic
+from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
+from contacts.validation import email_hash
+from conversion.forms import UTM_FIELDS, json_value, upload_content_type
+from conversion.models import Form, FormField, SideEffect, Submission, SubmissionFile
+from inbound.lib.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+OPTIN_SALT = "conversion.optin"
+CONTACT_SALT = "conversion.contact"
+
+
+class OptinLinkInvalid(DomainError):
+    status = 400
+
+
+class OptinLinkExpired(DomainError):
+    status = 410
+
+
+# --- Submissions ------------------------------------------------------------------------------
+
+
+def _window_seconds() -> int:
+    return int(getattr(settings, "CONVERSION_IDEMPOTENCY_WINDOW_SECONDS", 600))
+
+
+def idempotency_key(*, form: Form, email: str, values: Mapping[str, Any], bucket: int) -> str:
+    """sha256 of the form, the address, the values and the time bucket they were sent in."""
+    payload = json.dumps(
+        [form.pk, email.strip().lower(), values, bucket], sort_keys=True, default=str
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _email_of(form_fields: list[FormField], cleaned: Mapping[str, Any]) -> str:
+    for field in form_fields:
+        if field.kind == FormField.Kind.EMAIL and cleaned.get(field.key):
+            return str(cleaned[field.key]).strip().lower()
+    return ""
+
+
+def _submission_values(
+    form_fields: list[FormField], cleaned: Mapping[str, Any], files: Mapping[str, UploadedFile]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in form_fields:
+        if field.kind == FormField.Kind.UTM:
+            continue
+        if field.kind == FormField.Kind.FILE:
+            upload = files.get(field.key) or cleaned.get(field.key)
+            if isinstance(upload, UploadedFile):
+                values[field.key] = {"name": upload.name, "size": upload.size}
+            continue
+        if field.key in cleaned and cleaned[field.key] not in (None, "", []):
+            values[field.key] = json_value(cleaned[field.key])
+            if field.kind == FormField.Kind.EMAIL:
+                values[field.key] = str(values[field.key]).strip().lower()
+    return values
+
+
+def _topic_slugs(form_fields: list[FormField], values: Mapping[str, Any]) -> list[str]:
+    """Topics a submission subscribes to: the topics picker and ticked topic checkboxes."""
+    slugs: list[str] = []
+    for field in form_fields:
+        value = values.get(field.key)
+        if field.kind == FormField.Kind.TOPICS and isinstance(value, list):
+            slugs.extend(str(v) for v in value)
+        elif field.target == FormField.Target.TOPIC and value is True:
+            slugs.append(field.target_key)
+    return list(dict.fromkeys(slugs))
+
+
+def _existing(keys: list[str], since: dt.datetime) -> Submission | None:
+    return Submission.objects.filter(idempotency_key__in=keys, created_at__gte=since).first()
+
+
+def _effects_enqueue(submission_id: int) -> None:
+    """After commit: a task sends the side effects now; if the broker is down, the sweeper will."""
+    from conversion.tasks import effects_process
+
+    try:
+        effects_process.delay(submission_id)
+    except BrokerUnavailable:
+        logger.warning(
+            "submission %s: side effects left for the sweeper, the broker is unavailable",
+            submission_id,
+        )
+
+
+@transaction.atomic
+def submission_create(
+    *,
+    form: Form,
+    cleaned: Mapping[str, Any],
+    files: Mapping[str, UploadedFile],
+    language: str,
+    page: str,
+    referrer: str,
+    visitor_key: str,
+) -> tuple[Submission, bool]:
+    """Store a citizen's submission and everything it means, in one transaction.
+
+    Returns (submission, created). The same form, address and values sent again within
+    CONVERSION_IDEMPOTENCY_WINDOW_SECONDS count once: (the first submission, False), nothing
+    new written. Raises DomainError when the address belongs to someone who asked to be erased
+    (nothing is stored then).
+    """
+    form_fields = list(form.fields.all())
+    email = _email_of(form_fields, cleaned)
+    values = _submission_values(form_fields, cleaned, files)
+    now = timezone.now()
+    window = _window_seconds()
+    bucket = int(now.timestamp()) // window
+    key = idempotency_key(form=form, email=email, values=values, bucket=bucket)
+    previous_key = idempotency_key(form=form, email=email, values=values, bucket=bucket - 1)
+    since = now - dt.timedelta(seconds=window)
+    existing = _existing([key, previous_key], since)
+    if existing is not None:
+        return existing, False
+
+    contact = _contact_upsert(form_fields, cleaned, email=email, language=language)
+    utm = {name: str(cleaned[name])[:200] for name in UTM_FIELDS if cleaned.get(name)}
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin must not poison ours
+            submission = Submission.objects.create(
+                form=form,
+                form_version=form.version,
+                contact=contact,
+                values=values,
+                utm=utm,
+                referrer=referrer[:500],
+                page=page[:500],
+                language=language[:8],
+                visitor_key=visitor_key[:64],
+                idempotency_key=key,
+                created_at=now,
+            )
+    except IntegrityError:
+        existing = Submission.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise
+        # The twin committed first; what our contact upsert wrote is rolled back with us.
+        transaction.set_rollback(True)
+        return existing, False
+
+    _files_store(submission, form_fields, files)
+    consented = subscribed = False
+    if contact is not None:
+        consented = _consents_record(form, form_fields, cleaned, contact, language, visitor_key)
+        subscribed = _subscriptions_set(form, form_fields, values, contact)
+    touchpoint_record(
+        kind="form_submit",
+        contact=contact,
+        visitor_key=visitor_key,
+        subject=form,
+        properties={
+            "form": form.slug,
+            "submission": submission.pk,
+            "form_version": form.version,
+            "language": language,
+            **utm,
+        },
+        occurred_at=now,
+    )
+    effects = []
+    if form.double_opt_in and contact is not None and (consented or subscribed):
+        effects.append(SideEffect.Kind.OPTIN_EMAIL)
+    if form.notify_email_list:
+        effects.append(SideEffect.Kind.STAFF_NOTIFICATION)
+    if form.webhook_url:
+        effects.append(SideEffect.Kind.WEBHOOK)
+    SideEffect.objects.bulk_create(
+        [SideEffect(submission=submission, kind=kind, next_attempt_at=now) for kind in effects]
+    )
+    if effects:
+        transaction.on_commit(lambda: _effects_enqueue(submission.pk))
+    return submission, True
+
+
+def _contact_upsert(
+    form_fields: list[FormField], cleaned: Mapping[str, Any], *, email: str, language: str
+) -> Contact | None:
+    if not email:
+        return None
+    data: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for field in form_fields:
+        value = cleaned.get(field.key)
+        if value in (None, "", []) or field.kind == FormField.Kind.FILE:
+            continue
+        value = json_value(value)
+        if field.target == FormField.Target.CONTACT and field.target_key != "email":
+            data[field.target_key] = value
+        elif field.target == FormField.Target.PROPERTY:
+            properties[field.target_key] = value
+    if not Contact.objects.filter(email__iexact=email).exists():
+        data.setdefault("language", language[:2])  # a new contact speaks the form's language
+    contact, _created = contact_upsert(
+        email=email,
+        data=data,
+        properties=properties,
+        source=Contact.Source.FORM,
+        respect_tombstones=True,
+    )
+    return contact
+
+
+def _files_store(
+    submission: Submission, form_fields: list[FormField], files: Mapping[str, UploadedFile]
+) -> None:
+    for field in form_fields:
+        upload = files.get(field.key)
+        if field.kind != FormField.Kind.FILE or upload is None:
+            continue
+        SubmissionFile.objects.create(
+            submission=submission,
+            key=field.key,
+            file=upload,
+            name=(upload.name or "")[:255],
+            size=upload.size or 0,
+            content_type=upload_content_type(upload) or "",
+        )
+
+
+def _consents_record(
+    form: Form,
+    form_fields: list[FormField],
+    cleaned: Mapping[str, Any],
+    contact: Contact,
+    language: str,
+    visitor_key: str,
+) -> bool:
+    """A grant per ticked consent checkbox, with the exact text shown in the citizen's language."""
+    granted = False
+    with translation.override(language):
+        for field in form_fields:
+            if field.kind != FormField.Kind.CONSENT or cleaned.get(field.key) is not True:
+                continue
+            topic = None
+            if field.consent_purpose == ConsentRecord.Purpose.TOPIC:
+                topic = Topic.objects.filter(slug=field.target_key).first()
+                if topic is None:
+                    continue
+            consent_record(
+                contact=contact,
+                purpose=field.consent_purpose,
+                topic=topic,
+                action=ConsentRecord.Action.GRANTED,
+                legal_basis=ConsentRecord.LegalBasis.CONSENT,
+                text=field.consent_text or field.label,
+                text_version=field.consent_version,
+                source=ConsentRecord.Source.FORM,
+                ip_hash=visitor_key[:64],
+            )
+            granted = True
+    return granted
+
+
+def _subscriptions_set(
+    form: Form, form_fields: list[FormField], values: Mapping[str, Any], contact: Contact
+) -> bool:
+    """Subscribe to the chosen public topics: PENDING until the opt-in is confirmed."""
+    slugs = _topic_slugs(form_fields, values)
+    topics = list(Topic.objects.filter(slug__in=slugs, is_public=True))
+    status = Subscription.Status.PENDING if form.double_opt_in else Subscription.Status.ACTIVE
+    active = set(
+        contact.subscriptions.filter(
+            topic__in=topics, status=Subscription.Status.ACTIVE
+        ).values_list("topic_id", flat=True)
+    )
+    for topic in topics:
+        if topic.pk not in active:  # a confirmed subscription never goes back to pending
+            subscription_set(contact=contact, topic=topic, status=status)
+    return bool(topics)
+
+
+def form_version_bump(*, form: Form, before: str) -> bool:
+    """A form whose fields changed since `before` gets a new version, if any citizen has seen
+    it (published, or already answered): each submission then says which fields it answered."""
+    if form.fields_fingerprint() == before:
+        return False
+    seen = (
+        form.status == Form.Status.PUBLISHED
+        or form.submissions.filter(form_version=form.version).exists()
+    )
+    if not seen:
+        return False
+    Form.objects.filter(pk=form.pk).update(version=F("version") + 1)
+    form.refresh_from_db(fields=["version"])
+    return True
+
+
+# --- Double opt-in ------------------------------------------------------------------------------
+
+
+def _optin_max_age() -> dt.timedelta:
+    return dt.timedelta(days=getattr(settings, "CONVERSION_OPTIN_MAX_AGE_DAYS", 7))
+
+
+def optin_token(submission: Submission) -> str:
+    """The signed, expiring token of the opt-in link for this submission."""
+    signer = signing.TimestampSigner(salt=OPTIN_SALT)
+    return signer.sign_object({"s": submission.pk, "k": submission.idempotency_key[:16]})
+
+
+def optin_url(submission: Submission) -> str:
+    from django.urls import reverse
+
+    with translation.override(submission.language):
+        path = reverse("conversion:optin-confirm", kwargs={"token": optin_token(submission)})
+    return f"{settings.SITE_URL}{path}"
+
+
+def _optin_submission(token: str, *, lock: bool) -> Submission:
+    """The submission an opt-in token names, or OptinLinkExpired / OptinLinkInvalid."""
+    invalid = OptinLinkInvalid(_("This confirmation link is not valid."), code="invalid")
+    signer = signing.TimestampSigner(salt=OPTIN_SALT)
+    try:
+        payload = signer.unsign_object(token, max_age=_optin_max_age())
+    except signing.SignatureExpired:
+        raise OptinLinkExpired(
+            _("This confirmation link has expired. Send the form again to get a new one."),
+            code="expired",
+        ) from None
+    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        raise invalid from None
+    submission_id = payload.get("s") if isinstance(payload, dict) else None
+    if not isinstance(submission_id, int):
+        raise invalid
+    rows = Submission.objects.select_related("form", "contact").filter(pk=submission_id)
+    submission = (rows.select_for_update(of=("self",)) if lock else rows).first()
+    if (
+        submission is None
+        or payload.get("k") != submission.idempotency_key[:16]
+        or submission.contact is None
+        or submission.contact.is_anonymised
+    ):
+        raise invalid
+    return submission
+
+
+def optin_read(token: str) -> Submission:
+    """The submission an opt-in link names, changing nothing (the page that asks to confirm).
+
+    Raises OptinLinkExpired / OptinLinkInvalid like `optin_confirm`.
+    """
+    return _optin_submission(token, lock=False)
+
+
+def optin_confirm(token: str) -> Submission:
+    """Confirm the address a submission gave: its pending subscriptions become active.
+
+    Raises OptinLinkExpired / OptinLinkInvalid (nothing changed). Confirming twice changes
+    nothing more and returns the same submission.
+    """
+    with transaction.atomic():
+        submission = _optin_submission(token, lock=True)
+        if submission.optin_confirmed_at is not None:
+            return submission
+        now = timezone.now()
+        submission.optin_confirmed_at = now
+        submission.save(update_fields=["optin_confirmed_at"])
+        contact = cast(Contact, submission.contact)  # checked by _optin_submission
+        slugs = _topic_slugs(list(submission.form.fields.all()), submission.values)
+        contact.subscriptions.filter(
+            topic__slug__in=slugs, status=Subscription.Status.PENDING
+        ).update(status=Subscription.Status.ACTIVE, updated_at=now)
+        changed = []
+        if contact.email_verified_at is None:
+            contact.email_verified_at = now
+            changed.append("email_verified_at")
+        if contact.email_status == Contact.EmailStatus.UNCONFIRMED:
+            contact.email_status = Contact.EmailStatus.ACTIVE
+            changed.append("email_status")
+        if changed:
+            contact.save(update_fields=[*changed, "updated_at"])
+        touchpoint_record(
+            kind="optin_confirmed",
+            contact=contact,
+            subject=submission.form,
+            properties={"form": submission.form.slug, "submission": submission.pk},
+            occurred_at=now,
+        )
+    return submission
+
+
+# --- Recognised contacts (progressive profiling) ---------------------------------------------
+
+
+def _fingerprint(contact: Contact) -> str:
+    return email_hash(contact.email)[:16] if contact.email else ""
+
+
+def contact_token(contact: Contact) -> str:
+    """A signed token naming a contact (in our e-mails' links and the recognition cookie)."""
+    return signing.TimestampSigner(salt=CONTACT_SALT).sign_object(
+        {"c": contact.pk, "e": _fingerprint(contact)}
+    )
+
+
+def contact_from_token(token: str) -> Contact | None:
+    """The contact a token names while it keeps that address, else None (never an error)."""
+    max_age = dt.timedelta(days=getattr(settings, "CONVERSION_CONTACT_MAX_AGE_DAYS", 180))
+    try:
+        payload = signing.TimestampSigner(salt=CONTACT_SALT).unsign_object(token, max_age=max_age)
+    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        return None
+    contact_id = payload.get("c") if isinstance(payload, dict) else None
+    if not isinstance(contact_id, int):
+        return None
+    contact = Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
+    if contact is None or not contact.email or payload.get("e") != _fingerprint(contact):
+        return None
+    return contact
+
+
+# --- The outbox ---------------------------------------------------------------------------------
+
+
+MAX_ATTEMPTS = 6
+
+
+def effects_due(now: dt.datetime | None = None) -> int:
+    """Send every pending side effect whose time has come; returns how many were sent."""
+    now = now or timezone.now()
+    ids = list(
+        SideEffect.objects.filter(
+            status=SideEffect.Status.PENDING, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)[:500]
+    )
+    return sum(_effect_run(pk, now=now) for pk in ids)
+
+
+def effects_process(submission_id: int) -> int:
+    """Send the due side effects of one submission (right after it was stored)."""
+    now = timezone.now()
+    ids = list(
+        SideEffect.objects.filter(
+            submission_id=submission_id,
+            status=SideEffect.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).values_list("pk", flat=True)
+    )
+    return sum(_effect_run(pk, now=now) for pk in ids)
+
+
+def effect_retry_now(effects: Any) -> int:
+    """Staff asked to retry: failed or waiting rows become due now."""
+    return effects.filter(~Q(status=SideEffect.Status.DONE)).update(
+        status=SideEffect.Status.PENDING, next_attempt_at=timezone.now()
+    )
+
+
+def _effect_run(effect_id: int, *, now: dt.datetime) -> bool:
+    """Send one side effect under a row lock; True when it was sent.
+
+    The row is locked (skip_locked: a worker and the sweeper never take the same row) and marked
+    DONE in the transaction that sent it. E-mails are sent once; a webhook may arrive twice if the
+    database fails right after the receiver answered (at least once: receivers deduplicate by
+    the submission id in the body).
+    """
+    with transaction.atomic():
+        effect = (
+            SideEffect.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("submission__form", "submission__contact")
+            .filter(pk=effect_id, status=SideEffect.Status.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if effect is None:
+            return False
+        try:
+            SENDERS[effect.kind](effect.submission)
+        except Exception as error:
+            _effect_failed(effect, error, now=now)
+            return False
+        effect.status = SideEffect.Status.DONE
+        effect.attempts += 1
+        effect.done_at = timezone.now()
+        effect.last_error = ""
+        effect.save(update_fields=["status", "attempts", "done_at", "last_error"])
+        return True
+
+
+def _effect_failed(effect: SideEffect, error: Exception, *, now: dt.datetime) -> None:
+    effect.attempts += 1
+    effect.last_error = f"{type(error).__name__}: {error}"[:500]
+    if effect.attempts >= MAX_ATTEMPTS:
+        effect.status = SideEffect.Status.FAILED
+        logger.error(
+            "side effect %s (%s, submission %s) failed for good: %s",
+            effect.pk,
+            effect.kind,
+            effect.submission_id,
+            effect.last_error,
+        )
+    else:
+        # 1, 2, 4, 8, 16 minutes between attempts.
+        effect.next_attempt_at = now + dt.timedelta(minutes=2 ** (effect.attempts - 1))
+        logger.warning(
+            "side effect %s (%s) attempt %s failed: %s",
+            effect.pk,
+            effect.kind,
+            effect.attempts,
+            effect.last_error,
+        )
+    effect.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+
+
+def _send_optin(submission: Submission) -> None:
+    from conversion.effects import optin_email_send
+
+    optin_email_send(submission)
+
+
+def _send_staff(submission: Submission) -> None:
+    from conversion.effects import staff_notification_send
+
+    staff_notification_send(submission)
+
+
+def _send_webhook(submission: Submission) -> None:
+    from conversion.effects import webhook_send
+
+    webhook_send(submission)
+
+
+SENDERS: dict[str, Callable[[Submission], None]] = {
+    SideEffect.Kind.OPTIN_EMAIL: _send_optin,
+    SideEffect.Kind.STAFF_NOTIFICATION: _send_staff,
+    SideEffect.Kind.WEBHOOK: _send_webhook,
+}

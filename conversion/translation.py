@@ -1,0 +1,19 @@
+"""Translated form texts (django-modeltranslation: one column per language, fallback to Spanish)."""
+
+from __future__ import annotations
+
+from modeltranslation.translator import TranslationOptions, register
+
+from conversion.models import Form, FormField
+
+
+@register(Form)
+class FormTranslation(TranslationOptions):
+    fields = ("title", "intro", "submit_label", "success_message", "purpose_notice")
+    required_languages = {"es": ("title", "success_message", "purpose_notice")}
+
+
+@register(FormField)
+class FormFieldTranslation(TranslationOptions):
+    fields = ("label", "help_text", "choices", "consent_text")
+    required_languages = {"es": ("label",)}

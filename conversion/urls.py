@@ -1,0 +1,17 @@
+"""Public conversion pages (forms, thanks, opt-in confirmation) under /es/, /en/…"""
+
+from __future__ import annotations
+
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from conversion import views
+
+app_name = "conversion"
+
+urlpatterns = [
+    path(_("forms/<slug:slug>/"), views.form_page, name="form"),
+    path(_("forms/<slug:slug>/thanks/"), views.form_thanks, name="thanks"),
+    path(_("forms/<slug:slug>/preview/"), views.form_preview, name="preview"),
+    path(_("confirm/<str:token>/"), views.optin_confirm_view, name="optin-confirm"),
+]

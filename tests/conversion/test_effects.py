@@ -1,0 +1,216 @@
+"""The outbox: opt-in and staff e-mails, the signed webhook to a real local server, backoff,
+the sweeper after a broker outage, and a real worker sending the opt-in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from conversion.models import SideEffect, Submission
+from conversion.services import effects_due, effects_process, submission_create
+from conversion.tasks import effects_sweep
+from tests.contacts.factories import TopicFactory
+from tests.conversion.factories import newsletter_form
+
+SECRET = "un-secreto-compartido"
+
+
+def submit(form: Any, language: str = "es", **cleaned: Any) -> Submission:
+    submission, _created = submission_create(
+        form=form,
+        cleaned=cleaned,
+        files={},
+        language=language,
+        page="",
+        referrer="",
+        visitor_key="",
+    )
+    return submission
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records what it got and answers `status`."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+@pytest.mark.django_db
+def test_the_optin_email_is_sent_in_the_citizen_language_with_a_working_link(
+    client: Any,
+) -> None:
+    TopicFactory(slug="movilidad")
+    submission = submit(
+        newsletter_form(),
+        language="en",
+        email="ana@correo.example",
+        temas=["movilidad"],
+        boletin=True,
+    )
+
+    assert effects_process(submission.pk) == 1
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ana@correo.example"]
+    assert message.subject.startswith("Confirm your subscription")
+    link = next(w for w in message.body.split() if w.startswith(settings.SITE_URL))
+    assert link.startswith(f"{settings.SITE_URL}/en/")
+    assert link in message.alternatives[0][0]
+    effect = submission.side_effects.get()
+    assert (effect.status, effect.attempts) == (SideEffect.Status.DONE, 1)
+    assert effect.done_at is not None
+    # Sent once: processing again sends nothing.
+    assert effects_process(submission.pk) == 0
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_staff_are_notified_with_the_values_and_a_link_to_the_admin() -> None:
+    form = newsletter_form(
+        notify_emails="prensa@villaclara.example, movilidad@villaclara.example", double_opt_in=False
+    )
+    submission = submit(form, email="ana@correo.example", nombre="Ana", utm_source="boletin")
+
+    effects_process(submission.pk)
+
+    message = mail.outbox[0]
+    assert message.to == ["prensa@villaclara.example", "movilidad@villaclara.example"]
+    assert form.name in message.subject
+    assert "ana@correo.example" in message.body and "Ana" in message.body
+    assert "utm_source=boletin" in message.body
+    assert f"/admin/conversion/submission/{submission.pk}/" in message.body
+
+
+@pytest.mark.django_db
+def test_the_webhook_is_posted_signed_with_hmac(receiver: Receiver) -> None:
+    form = newsletter_form(webhook_url=receiver.url, webhook_secret=SECRET, double_opt_in=False)
+    submission = submit(form, email="ana@correo.example", nombre="Ana")
+
+    effects_process(submission.pk)
+
+    assert len(receiver.requests) == 1
+    request = receiver.requests[0]
+    expected = hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["X-Inbound-Signature"] == f"sha256={expected}"
+    payload = json.loads(request["body"])
+    assert payload["submission"] == submission.pk
+    assert payload["form"] == form.slug
+    assert payload["values"]["nombre"] == "Ana"
+    assert submission.side_effects.get().status == SideEffect.Status.DONE
+
+
+@pytest.mark.django_db
+def test_a_failing_webhook_is_retried_with_backoff_then_given_up(receiver: Receiver) -> None:
+    receiver.status = 500
+    form = newsletter_form(webhook_url=receiver.url, webhook_secret=SECRET, double_opt_in=False)
+    submission = submit(form, email="ana@correo.example")
+
+    effects_process(submission.pk)
+
+    effect = submission.side_effects.get()
+    assert (effect.status, effect.attempts) == (SideEffect.Status.PENDING, 1)
+    assert "500" in effect.last_error
+    waited = (effect.next_attempt_at - timezone.now()).total_seconds()
+    assert 50 < waited <= 60  # one minute
+    # Not due yet: the sweeper leaves it alone.
+    assert effects_due() == 0 and len(receiver.requests) == 1
+    delays = []
+    for _attempt in range(5):
+        effects_due(now=effect.next_attempt_at)
+        previous = effect.next_attempt_at
+        effect.refresh_from_db()
+        delays.append(round((effect.next_attempt_at - previous).total_seconds() / 60))
+    assert effect.status == SideEffect.Status.FAILED
+    assert effect.attempts == 6
+    assert len(receiver.requests) == 6
+    assert delays[:4] == [2, 4, 8, 16]
+
+
+@pytest.mark.django_db
+def test_a_redirecting_webhook_counts_as_a_failure(receiver: Receiver) -> None:
+    receiver.status = 302
+    form = newsletter_form(webhook_url=receiver.url, webhook_secret=SECRET, double_opt_in=False)
+    submission = submit(form, email="ana@correo.example")
+    effects_process(submission.pk)
+    assert submission.side_effects.get().attempts == 1
+    assert submission.side_effects.get().status == SideEffect.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_the_sweeper_sends_what_a_broker_outage_left_pending(
+    broker_down: None, django_capture_on_commit_callbacks: Any, receiver: Receiver
+) -> None:
+    form = newsletter_form(
+        notify_emails="prensa@villaclara.example", webhook_url=receiver.url, webhook_secret=SECRET
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = submit(form, email="ana@correo.example", boletin=True)
+    assert set(submission.side_effects.values_list("status", flat=True)) == {"pending"}
+    assert mail.outbox == [] and receiver.requests == []
+
+    assert effects_sweep() == 3  # the periodic task, run as beat would once the broker is back
+
+    assert set(submission.side_effects.values_list("status", flat=True)) == {"done"}
+    assert len(mail.outbox) == 2 and len(receiver.requests) == 1
+    assert effects_sweep() == 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_optin_email(celery_worker_process: Any) -> None:
+    """The worker process writes mail with the file backend (EMAIL_URL unset: var/mail/)."""
+    if settings.EMAIL_FILE_PATH is None or "EMAIL_URL" in __import__("os").environ:
+        pytest.skip("the worker's e-mail backend is not the file backend")
+    folder = Path(settings.EMAIL_FILE_PATH)
+    address = f"vecina-{uuid.uuid4().hex[:8]}@correo.example"
+    with transaction.atomic():
+        submission = submit(newsletter_form(), email=address, boletin=True)
+
+    deadline = time.monotonic() + 60
+    effect = submission.side_effects.get()
+    while effect.status != SideEffect.Status.DONE and time.monotonic() < deadline:
+        time.sleep(0.2)
+        effect.refresh_from_db()
+    assert effect.status == SideEffect.Status.DONE, effect.last_error
+    sent = [p for p in folder.glob("*.log") if address in p.read_text(errors="replace")]
+    assert sent, "the worker marked it done but no e-mail file names the address"
