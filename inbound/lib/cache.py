@@ -1,15 +1,28 @@
-"""Django's Redis cache, keeping one client per connection pool.
+"""Django's Redis cache, keeping one client per connection pool and failing open.
 
-Django 5.2's `RedisCacheClient.get_client()` builds a new `redis.Redis` around the pool on every
-cache call; with redis-py 8 that construction is about a fifth of a cached page's CPU time.
-The client is a thin, thread-safe wrapper around its pool, so one per pool is enough.
+- Django 5.2's `RedisCacheClient.get_client()` builds a new `redis.Redis` around the pool on
+  every cache call; with redis-py 8 that construction is about a fifth of a cached page's CPU
+  time. The client is a thin, thread-safe wrapper around its pool, so one per pool is enough.
+- The cache is an accelerator, never a dependency: when Redis cannot be reached, reads miss,
+  writes are dropped and counters start again (`incr` raises ValueError, as for a missing key),
+  so public pages are rendered, rate limits let citizens through and form submissions are stored
+  instead of answering 500. Each failure is logged (at most once per minute per process).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS = (RedisError, OSError)
+LOG_EVERY_SECONDS = 60.0
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
@@ -26,7 +39,50 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+_last_logged = 0.0
+
+
+def _unavailable(operation: str, error: Exception) -> None:
+    global _last_logged
+    now = time.monotonic()
+    if now - _last_logged >= LOG_EVERY_SECONDS:
+        _last_logged = now
+        logger.warning("cache unavailable (%s): %s; failing open", operation, type(error).__name__)
+
+
+def _fail_open(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(RedisCache, name)(self, *args, **kwargs)
+        except CACHE_ERRORS as error:
+            _unavailable(name, error)
+            return fallback(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+def _missing_counter(*args: Any, **kwargs: Any) -> Any:
+    raise ValueError("the cache is unavailable")
+
+
+def _default(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return default
+
+
 class ReusedClientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+    get = _fail_open("get", _default)
+    get_many = _fail_open("get_many", lambda *args, **kwargs: {})
+    set = _fail_open("set", lambda *args, **kwargs: None)
+    set_many = _fail_open("set_many", lambda data, *args, **kwargs: list(data))
+    add = _fail_open("add", lambda *args, **kwargs: False)
+    touch = _fail_open("touch", lambda *args, **kwargs: False)
+    delete = _fail_open("delete", lambda *args, **kwargs: False)
+    delete_many = _fail_open("delete_many", lambda *args, **kwargs: None)
+    has_key = _fail_open("has_key", lambda *args, **kwargs: False)
+    incr = _fail_open("incr", _missing_counter)
+    decr = _fail_open("decr", _missing_counter)
