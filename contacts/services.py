@@ -37,6 +37,7 @@ KIND_STAGES: dict[str, str] = {
     "search": "attract",
     "video_play": "attract",
     "cta_click": "convert",
+    "cta_impression": "convert",
     "form_submit": "convert",
     "optin_confirmed": "convert",
     "download": "convert",

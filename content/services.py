@@ -36,7 +36,10 @@ class PreviewLinkInvalid(DomainError):
 
 
 def can_publish(user: Any, obj_or_model: Publishable | type[Publishable]) -> bool:
-    return bool(user.has_perm(f"content.publish_{obj_or_model._meta.model_name}"))
+    # By the model's own app: other apps' publishable models (conversion.LandingPage) share
+    # this workflow with their own permission.
+    meta = obj_or_model._meta
+    return bool(user.has_perm(f"{meta.app_label}.publish_{meta.model_name}"))
 
 
 def _invalidate_on_commit() -> None:
@@ -144,7 +147,9 @@ def content_publish_due(now: dt.datetime | None = None) -> int:
     """Make scheduled items whose time has come live; returns how many went live."""
     now = now or timezone.now()
     published = 0
-    for model in CONTENT_MODELS:
+    # Every publishable model, including other apps' (conversion's landing pages).
+    models = [model for model in apps.get_models() if issubclass(model, Publishable)]
+    for model in models:
         with transaction.atomic():
             due = model.objects.select_for_update(skip_locked=True).filter(
                 status=Status.PUBLISHED, published_at__isnull=True, publish_at__lte=now

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
+from conversion.admin_pages import ConversionRateColumn  # also registers pages and CTAs
 from conversion.models import Form, FormField, SideEffect, Submission, SubmissionFile
 from conversion.services import effect_retry_now, form_version_bump
 from inbound.audit import audit_record
@@ -37,8 +38,16 @@ class FormFieldInline(TranslationStackedInline):
 
 
 @admin.register(Form)
-class FormAdmin(TranslationAdmin):
-    list_display = ("name", "status", "version", "submission_count", "updated_at", "preview_link")
+class FormAdmin(ConversionRateColumn, TranslationAdmin):
+    list_display = (
+        "name",
+        "status",
+        "version",
+        "submission_count",
+        "conversion",
+        "updated_at",
+        "preview_link",
+    )
     list_filter = ("status",)
     search_fields = ("name", "slug", "title")
     prepopulated_fields = {"slug": ("name",)}

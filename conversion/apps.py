@@ -7,3 +7,9 @@ from django.utils.translation import gettext_lazy as _
 class ConversionConfig(AppConfig):
     name = "conversion"
     verbose_name = _("Forms and submissions")
+
+    def ready(self) -> None:
+        from content.blocks import register_block
+        from conversion.ctas import cta_block
+
+        register_block("cta", cta_block)

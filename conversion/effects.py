@@ -36,6 +36,7 @@ def _email_language(submission: Submission) -> str:
 
 def optin_email_send(submission: Submission) -> None:
     """The double opt-in e-mail, in the submission's language, with the signed confirm link."""
+    from conversion.downloads import download_max_age, download_url_for
     from conversion.services import _optin_max_age, optin_url
 
     contact = submission.contact
@@ -51,6 +52,9 @@ def optin_email_send(submission: Submission) -> None:
             "form_title": submission.form.title,
             "institution": settings.INSTITUTION,
             "max_age_days": _optin_max_age().days,
+            "download_url": download_url_for(submission, absolute=True),
+            "document_title": getattr(submission.landing_page, "gated_asset_title", ""),
+            "download_max_age_hours": int(download_max_age().total_seconds() // 3600),
         }
         message = EmailMultiAlternatives(
             subject=f"{_('Confirm your subscription')} · {settings.INSTITUTION['name']}",

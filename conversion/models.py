@@ -9,15 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import validate_email
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_prose_editor.fields import ProseEditorField
 
 from contacts.models import ConsentRecord, Contact, private_storage
+from content.models import Publishable, slug_constraints
+from content.richtext import BODY_EXTENSIONS, rich_text_clean
+from content.validators import validate_image
 
 # Internal path such as "/es/gracias/"; rejects "//host", schemes and backslashes that browsers
 # read as hosts, so a form can never be turned into an open redirect.
@@ -305,6 +312,14 @@ class Submission(models.Model):
     page = models.CharField(_("page"), max_length=500, blank=True)
     language = models.CharField(_("language"), max_length=8)
     visitor_key = models.CharField(_("visitor key"), max_length=64, blank=True)
+    landing_page = models.ForeignKey(
+        "LandingPage",
+        verbose_name=_("landing page"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+    )
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
     optin_confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
     created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
@@ -374,3 +389,203 @@ class SideEffect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.submission_id}"
+
+
+# --- Landing pages, gated assets and calls to action -------------------------------------------
+
+GATED_ASSET_MAX_BYTES = 20 * 1024 * 1024
+
+
+def validate_gated_asset(file: File) -> None:
+    """A PDF of at most 20 MB, checked by its first bytes rather than its name."""
+    if file.size is not None and file.size > GATED_ASSET_MAX_BYTES:
+        raise ValidationError(_("The file is too large (maximum 20 MB)."), code="asset_too_large")
+    position = file.tell() if hasattr(file, "tell") else 0
+    try:
+        file.seek(0)
+        head = file.read(5)
+    finally:
+        file.seek(position)
+    if isinstance(head, str):
+        head = head.encode()
+    if head != b"%PDF-":
+        raise ValidationError(_("Upload the document as a PDF."), code="asset_type")
+
+
+class LandingPage(Publishable):
+    """A page built for one conversion: a hero, a pitch, a form and maybe a gated document."""
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200)
+    summary = models.TextField(_("summary"), max_length=500, blank=True)
+    hero_image = models.ImageField(
+        _("hero image"),
+        upload_to="conversion/landing/%Y/%m/",
+        blank=True,
+        validators=[validate_image],
+        help_text=_("JPEG, PNG or WebP, at most 5 MB."),
+    )
+    hero_image_alt = models.CharField(
+        _("hero image alternative text"),
+        max_length=250,
+        blank=True,
+        help_text=_("Describe the image for people who cannot see it. Required with an image."),
+    )
+    body = ProseEditorField(
+        _("body"),
+        config={"extensions": BODY_EXTENSIONS},
+        sanitize=rich_text_clean,
+        blank=True,
+    )
+    form = models.ForeignKey(
+        Form,
+        verbose_name=_("form"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="landing_pages",
+    )
+    gated_asset = models.FileField(
+        _("gated document"),
+        upload_to="landing/%Y/%m/",
+        storage=private_storage,
+        blank=True,
+        validators=[validate_gated_asset],
+        help_text=_(
+            "A PDF of at most 20 MB, sent as an expiring download link after the form is sent "
+            "(or after the opt-in is confirmed). Never public."
+        ),
+    )
+    gated_asset_title = models.CharField(_("document title"), max_length=200, blank=True)
+    thanks_message = models.TextField(
+        _("thank-you message"),
+        blank=True,
+        help_text=_("Shown after sending. Empty: the form's success message."),
+    )
+    redirect_path = models.CharField(
+        _("redirect after sending"),
+        max_length=200,
+        blank=True,
+        validators=[validate_internal_path],
+        help_text=_("A path on this site, e.g. /es/gracias/. Empty: show the thank-you message."),
+    )
+    meta_title = models.CharField(_("meta title"), max_length=70, blank=True)
+    meta_description = models.CharField(_("meta description"), max_length=160, blank=True)
+
+    rich_fields = ("body",)
+
+    class Meta:
+        verbose_name = _("landing page")
+        verbose_name_plural = _("landing pages")
+        ordering = ["-published_at", "-id"]
+        permissions = [("publish_landingpage", _("Can publish landing pages"))]
+        constraints = slug_constraints(
+            "landingpage", _("A landing page with this slug already exists in this language.")
+        )
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.hero_image and not self.hero_image_alt:
+            errors["hero_image_alt"] = _("Describe the hero image (alternative text).")
+        if self.gated_asset and not self.form_id:
+            errors["form"] = _("A gated document is delivered after a form: choose the form.")
+        if self.gated_asset and not self.gated_asset_title:
+            errors["gated_asset_title"] = _("Give the document a title citizens will see.")
+        if self.gated_asset and self.redirect_path:
+            errors["redirect_path"] = _(
+                "The download link is shown on the thank-you page: leave the redirect empty."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def publish_problems(self) -> list[str]:
+        problems = []
+        if self.form_id is None:
+            problems.append(str(_("Choose the form citizens send on this page.")))
+        elif self.form is not None and not self.form.is_public:
+            problems.append(str(_("Publish the page's form first.")))
+        return problems
+
+    def get_absolute_url(self) -> str:
+        return reverse("conversion:landing", kwargs={"slug": self.slug})
+
+
+def landing_pages() -> models.QuerySet[LandingPage]:
+    """Every landing page (typed: the stubs see the manager of the abstract Publishable)."""
+    return cast("models.QuerySet[LandingPage]", LandingPage.objects.all())
+
+
+class CallToAction(models.Model):
+    """A reusable button or banner that leads to a landing page (or another page of the site).
+
+    Placed with `{% call_to_action "name-or-id" %}` or by a paragraph `[[cta:name]]` in an
+    article's text. Its link goes through `conversion:cta-click`, which counts the click.
+    """
+
+    class Style(models.TextChoices):
+        BUTTON = "button", _("button")
+        BANNER = "banner", _("banner")
+
+    name = models.SlugField(
+        _("name"),
+        max_length=80,
+        unique=True,
+        help_text=_(
+            "Only staff see it. Place it in an article with a paragraph holding exactly "
+            "[[cta:name]]."
+        ),
+    )
+    text = models.CharField(_("button text"), max_length=80)
+    description = models.CharField(
+        _("description"), max_length=300, blank=True, help_text=_("Shown in banners.")
+    )
+    style = models.CharField(_("style"), max_length=8, choices=Style.choices, default=Style.BUTTON)
+    landing_page = models.ForeignKey(
+        LandingPage,
+        verbose_name=_("landing page"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls_to_action",
+    )
+    target_path = models.CharField(
+        _("or a path on this site"),
+        max_length=200,
+        blank=True,
+        validators=[validate_internal_path],
+        help_text=_("Used when no landing page is chosen, e.g. /es/noticias/."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("call to action")
+        verbose_name_plural = _("calls to action")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.landing_page_id and not self.target_path:
+            raise ValidationError(
+                {"landing_page": _("Choose a landing page or give a path on this site.")}
+            )
+
+    def target_url(self) -> str | None:
+        """Where a click leads, in the active language; None when nowhere live."""
+        if self.landing_page_id is not None:
+            page = self.landing_page
+            language = get_language()
+            # Only in a language the page is written in: a fallback slug would be a 404.
+            if page is None or not page.is_live or not getattr(page, f"title_{language}", ""):
+                return None
+            slug = getattr(page, f"slug_{language}", "")
+            return reverse("conversion:landing", kwargs={"slug": slug}) if slug else None
+        if self.target_path and _INTERNAL_PATH_RE.match(self.target_path):
+            return self.target_path
+        return None

@@ -27,7 +27,14 @@ from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
 from contacts.validation import email_hash
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
-from conversion.models import Form, FormField, SideEffect, Submission, SubmissionFile
+from conversion.models import (
+    Form,
+    FormField,
+    LandingPage,
+    SideEffect,
+    Submission,
+    SubmissionFile,
+)
 from inbound.lib.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -124,6 +131,7 @@ def submission_create(
     page: str,
     referrer: str,
     visitor_key: str,
+    landing_page: LandingPage | None = None,
 ) -> tuple[Submission, bool]:
     """Store a citizen's submission and everything it means, in one transaction.
 
@@ -159,6 +167,7 @@ def submission_create(
                 page=page[:500],
                 language=language[:8],
                 visitor_key=visitor_key[:64],
+                landing_page=landing_page,
                 idempotency_key=key,
                 created_at=now,
             )
@@ -185,6 +194,7 @@ def submission_create(
             "submission": submission.pk,
             "form_version": form.version,
             "language": language,
+            **({"landing_page": landing_page.pk} if landing_page is not None else {}),
             **utm,
         },
         occurred_at=now,

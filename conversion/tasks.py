@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from conversion import services
@@ -18,3 +20,19 @@ def effects_process(submission_id: int) -> int:
 def effects_sweep() -> int:
     """Every minute: send due side effects, including those left by a broker outage."""
     return services.effects_due()
+
+
+@shared_task(name="conversion.tasks.tracking_touchpoint_record")
+def tracking_touchpoint_record(
+    *, kind: str, subject: str, subject_id: int, visitor_key: str, properties: dict[str, Any]
+) -> bool:
+    """A page view, CTA impression or click, off the request (the `tracking` queue, by name)."""
+    from conversion.tracking import tracked_touchpoint_record
+
+    return tracked_touchpoint_record(
+        kind=kind,
+        subject=subject,
+        subject_id=subject_id,
+        visitor_key=visitor_key,
+        properties=properties,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modeltranslation.translator import TranslationOptions, register
 
-from conversion.models import Form, FormField
+from conversion.models import CallToAction, Form, FormField, LandingPage
 
 
 @register(Form)
@@ -17,3 +17,25 @@ class FormTranslation(TranslationOptions):
 class FormFieldTranslation(TranslationOptions):
     fields = ("label", "help_text", "choices", "consent_text")
     required_languages = {"es": ("label",)}
+
+
+@register(LandingPage)
+class LandingPageTranslation(TranslationOptions):
+    fields = (
+        "title",
+        "slug",
+        "summary",
+        "body",
+        "hero_image_alt",
+        "gated_asset_title",
+        "thanks_message",
+        "meta_title",
+        "meta_description",
+    )
+    required_languages = {"es": ("title", "slug")}
+
+
+@register(CallToAction)
+class CallToActionTranslation(TranslationOptions):
+    fields = ("text", "description")
+    required_languages = {"es": ("text",)}

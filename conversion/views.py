@@ -11,6 +11,7 @@ start time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +37,8 @@ from conversion.forms import (
     contact_known_values,
     form_class_for,
 )
-from conversion.models import Form, FormField, Submission
+from conversion.models import Form, FormField, LandingPage, Submission
+from conversion.tracking import touchpoint_enqueue
 from inbound.lib.errors import DomainError
 from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
@@ -161,16 +163,29 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET[key][:200] for key in UTM_FIELDS if request.GET.get(key)}
 
 
-@never_cache
-@csrf_exempt  # checked by hand in the view, after the cheaper rate and size checks
-@require_http_methods(["GET", "POST"])
-def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    definition = get_object_or_404(Form, slug=slug, status=Form.Status.PUBLISHED)
+FormRenderer = Callable[[CitizenForm, int], HttpResponse]
+AfterSending = Callable[[Submission | None], HttpResponse]
+
+
+def form_handle(
+    request: HttpRequest,
+    definition: Form,
+    *,
+    render_form: FormRenderer,
+    after_sending: AfterSending,
+    landing_page: LandingPage | None = None,
+) -> HttpResponse:
+    """The citizen's form on any page that shows it (its own page, a landing page).
+
+    GET renders the empty form; POST runs the checks cheapest first and stores the submission.
+    `render_form(form, status)` draws the page around the form; `after_sending(submission)`
+    answers a stored submission (None for a bot caught by the honeypot: it must look alike).
+    """
     contact = _recognised_contact(request)
     known = contact_known_values(contact) if contact is not None else None
     form_class = form_class_for(definition, language=get_language(), known=known)
     if request.method == "GET":
-        return _render_form(request, definition, form_class(initial=_initial(request)))
+        return render_form(form_class(initial=_initial(request)), 200)
 
     limit = int(_setting("CONVERSION_RATE_LIMIT_PER_MINUTE", 20))
     if rate_limit_hit(request=request, scope="conversion.submit", limit=limit, period=60):
@@ -189,9 +204,9 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _too_large(request, definition)
 
     if form.honeypot_filled:
-        return _after_sending(request, definition)  # a bot: looks like success, stores nothing
+        return after_sending(None)  # a bot: looks like success, stores nothing
     if not form.is_valid():
-        return _render_form(request, definition, form, status=400)
+        return render_form(form, 400)
     try:
         submission, _created = services.submission_create(
             form=definition,
@@ -201,15 +216,16 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
             page=request.path,
             referrer=request.headers.get("Referer", "")[:500],
             visitor_key=request_ip_hash(request),
+            landing_page=landing_page,
         )
     except ValidationError as error:
         form.add_error(None, error.messages)
-        return _render_form(request, definition, form, status=400)
+        return render_form(form, 400)
     except DomainError as error:
         form.add_error(None, str(error))
-        return _render_form(request, definition, form, status=400)
+        return render_form(form, 400)
 
-    response = _after_sending(request, definition)
+    response = after_sending(submission)
     if submission.contact is not None and ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(
         form
     ):
@@ -221,6 +237,22 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
             httponly=True,
             samesite="Lax",
         )
+    return response
+
+
+@never_cache
+@csrf_exempt  # checked by hand in the view, after the cheaper rate and size checks
+@require_http_methods(["GET", "POST"])
+def form_page(request: HttpRequest, slug: str) -> HttpResponse:
+    definition = get_object_or_404(Form, slug=slug, status=Form.Status.PUBLISHED)
+    response = form_handle(
+        request,
+        definition,
+        render_form=lambda form, status: _render_form(request, definition, form, status=status),
+        after_sending=lambda submission: _after_sending(request, definition),
+    )
+    if request.method == "GET" and response.status_code == 200:
+        touchpoint_enqueue(request, kind="page_view", subject=definition)
     return response
 
 
@@ -286,5 +318,12 @@ def optin_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _confirmed(request: HttpRequest, submission: Submission, *, already: bool) -> HttpResponse:
-    context = {"submission": submission, "already": already}
+    from conversion.downloads import download_url_for
+
+    context = {
+        "submission": submission,
+        "already": already,
+        "download_url": download_url_for(submission),
+        "document_title": getattr(submission.landing_page, "gated_asset_title", ""),
+    }
     return _private(render(request, "conversion/optin_confirmed.html", context))

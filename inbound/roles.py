@@ -40,7 +40,7 @@ ROLE_GRANTS: dict[Role, dict[str, tuple[str, ...]]] = {
     },
     Role.MARKETER: {
         "contacts": (*ALL, "export"),
-        "conversion": ALL,
+        "conversion": (*ALL, "publish"),
         "campaigns": (*ALL, "send"),
         "surveys": ALL,
         "listening": ALL,

@@ -176,6 +176,9 @@ CONVERSION_IDEMPOTENCY_WINDOW_SECONDS = env_int(
 CONVERSION_OPTIN_MAX_AGE_DAYS = env_int("CONVERSION_OPTIN_MAX_AGE_DAYS", 7, minimum=1)
 CONVERSION_CONTACT_MAX_AGE_DAYS = env_int("CONVERSION_CONTACT_MAX_AGE_DAYS", 180, minimum=1)
 CONVERSION_RATE_LIMIT_PER_MINUTE = env_int("CONVERSION_RATE_LIMIT_PER_MINUTE", 20, minimum=1)
+CONVERSION_DOWNLOAD_MAX_AGE_HOURS = env_int("CONVERSION_DOWNLOAD_MAX_AGE_HOURS", 72, minimum=1)
+# Benchmark-only endpoints (`python -m bench submissions` sets it); never on in production.
+BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
 # PeerTube servers whose videos may be embedded (besides youtube-nocookie and Vimeo).
 CONTENT_PEERTUBE_HOSTS = env_list("CONTENT_PEERTUBE_HOSTS", ["framatube.org"])

@@ -39,10 +39,16 @@ urlpatterns += i18n_patterns(
     path("staff/personas/", include("contacts.urls_personas")),
     path("staff/contacts/", include("contacts.urls_segments")),
     path("staff/content/", include("content.urls_staff")),
+    path("staff/conversion/", include("conversion.urls_staff")),
     path("", include("contacts.urls_public")),
     path("", include("content.urls")),
     path("", include("conversion.urls")),
 )
+
+if getattr(settings, "BENCH_ENDPOINTS", False):  # `python -m bench submissions` only
+    from inbound import bench_views
+
+    urlpatterns += [path("bench/insert/", bench_views.bench_insert, name="bench-insert")]
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

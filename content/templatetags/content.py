@@ -12,6 +12,7 @@ from django.utils.html import _json_script_escapes  # type: ignore[attr-defined]
 from django.utils.safestring import SafeString, mark_safe
 
 from contacts.models import Topic
+from content.blocks import blocks_render
 from content.clusters import Cluster, PillarLink, pillar_cluster, topic_pillar_link
 from content.models import Article, Page
 from content.selectors import articles_live, in_language
@@ -67,3 +68,9 @@ def cluster_of(page: Page) -> Cluster | None:
 def pillar_of(topic: Topic) -> PillarLink | None:
     """The topic's pillar page, when it is live in the current language."""
     return topic_pillar_link(topic)
+
+
+@register.filter
+def render_blocks(html: str) -> SafeString:
+    """Rich text with its `[[name:key]]` paragraphs rendered by other apps' blocks."""
+    return blocks_render(html)

@@ -1,0 +1,61 @@
+"""`python -m bench submissions`: a short run prints its one JSON line; bad options exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bench(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    # The bench uses the configured database (DATABASE_URL, else the SQLite file under var/)
+    # and starts its own Redis, SMTP sink, Celery worker and gunicorn.
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "submissions", *args],
+        cwd=PROJECT_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_submissions_bench_prints_one_json_line_with_figures_and_targets() -> None:
+    completed = _bench("--duration", "3", "--outage", "1", timeout=400)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 1, completed.stdout
+    report = json.loads(lines[0])
+    assert report["bench"] == "submissions"
+    assert report["database"] in {"sqlite", "postgresql"}
+    assert report["accepted"] > 0
+    assert report["stored"] >= report["accepted"]
+    assert report["lost"] == 0
+    assert report["baseline_rps"] > 0
+    assert report["submissions_p99_ms"] >= report["submissions_p50_ms"] > 0
+    for name in ("outage_accepted", "outage_stored", "outage_optin_emails"):
+        assert isinstance(report[name], int), name
+    assert set(report["targets"]) == {
+        "submissions_rps",
+        "vs_baseline",
+        "submissions_p99_ms",
+        "lost",
+        "outage_lost",
+        "outage_emails_missing",
+    }
+    for target in report["targets"].values():
+        assert set(target) == {"value", "goal", "met"}
+
+
+def test_an_outage_as_long_as_the_run_is_refused_with_exit_2() -> None:
+    completed = _bench("--duration", "5", "--outage", "5", timeout=60)
+
+    assert completed.returncode == 2
+    assert "--outage" in completed.stderr
+    assert completed.stdout == ""
