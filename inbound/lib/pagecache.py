@@ -105,8 +105,11 @@ def _first_generation() -> Any:
 
 
 def _current(entry: Any, generation: Any) -> bool:
+    """`entry` was stored under `generation`, which is known (with the cache unreachable it is
+    not, and no copy can be trusted), and has not expired."""
     return (
-        isinstance(entry, tuple)
+        generation is not None
+        and isinstance(entry, tuple)
         and len(entry) == 4
         and entry[0] == generation
         and entry[3] > time.time()
@@ -237,4 +240,5 @@ class PublicPageCacheMiddleware:
         timeout = settings.PUBLIC_PAGE_CACHE_SECONDS
         entry = (generation, response.content, headers, time.time() + timeout)
         cache.set(key, entry, timeout)
-        _remember(key, entry)
+        if generation is not None:
+            _remember(key, entry)

@@ -65,3 +65,18 @@ def test_public_pages_and_rate_limits_work_while_the_cache_is_down(client: Any) 
 
         with pytest.raises(RuntimeError):
             _probe_cache()
+
+
+@pytest.mark.django_db
+def test_pages_rendered_while_the_cache_is_down_are_not_kept(client: Any) -> None:
+    """With no generation to check them against, such copies could never be invalidated."""
+    from django.test import override_settings
+
+    from inbound.lib import pagecache
+
+    pagecache._local_pages.clear()
+    with override_settings(CACHES=REFUSED_REDIS, PUBLIC_PAGE_CACHE_SECONDS=300):
+        assert client.get("/es/accesibilidad/").status_code == 200
+    assert pagecache._local_pages == {}
+    assert client.get("/es/accesibilidad/").status_code == 200
+    assert len(pagecache._local_pages) == 1
