@@ -138,7 +138,7 @@ def _search_record(request: HttpRequest, *, query: str, results: int, language: 
 
     def enqueue() -> None:
         try:
-            tracking_search_record.delay(**touchpoint)
+            tracking_search_record.apply_async(kwargs=touchpoint, retry=False)
         except BrokerUnavailable:
             logger.warning("search touchpoint not recorded: the broker is unavailable")
 

@@ -113,7 +113,8 @@ def _effects_enqueue(submission_id: int) -> None:
     from conversion.tasks import effects_process
 
     try:
-        effects_process.delay(submission_id)
+        # No publish retries: a dead broker must not hold the citizen's request; the sweeper sends.
+        effects_process.apply_async(args=[submission_id], retry=False)
     except BrokerUnavailable:
         logger.warning(
             "submission %s: side effects left for the sweeper, the broker is unavailable",

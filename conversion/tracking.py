@@ -52,7 +52,7 @@ def touchpoint_enqueue(
 
     def enqueue() -> None:
         try:
-            tracking_touchpoint_record.delay(**payload)
+            tracking_touchpoint_record.apply_async(kwargs=payload, retry=False)
         except BrokerUnavailable:
             logger.warning("%s touchpoint not recorded: the broker is unavailable", kind)
 
