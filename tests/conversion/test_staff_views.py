@@ -114,6 +114,10 @@ def test_the_overview_shows_each_published_form_with_its_submissions(admin_user:
     assert response.status_code == 200
     assert "Boletín de movilidad" in page
     assert "Figures for the last 7 days." in page
+    forms_table = page.split('class="conversion-forms"')[1].split("</table>")[0]
+    assert f'?form={form.pk}">Boletín de movilidad</a>' in forms_table
+    assert "<td>2</td>" in forms_table  # two submissions
+    assert "No landing pages yet." in page
 
 
 def test_an_unknown_period_answers_400(admin_user: Any) -> None:
