@@ -11,9 +11,10 @@ import json
 import re
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.validators import validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -51,6 +52,25 @@ def validate_email_list(value: str) -> None:
             raise ValidationError(
                 _("%(address)s is not a valid e-mail address."), params={"address": address}
             ) from None
+
+
+# An origin as browsers send it: scheme, host and optional port, no path ("https://x.es:8443").
+_ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def origin_list_parse(value: str) -> list[str]:
+    """Origins from a line- or comma-separated list, lower-cased, without a trailing slash."""
+    parts = re.split(r"[,\s]+", value or "")
+    return [part.strip().rstrip("/").lower() for part in parts if part.strip()]
+
+
+def validate_origin_list(value: str) -> None:
+    for origin in origin_list_parse(value):
+        if not _ORIGIN_RE.match(origin):
+            raise ValidationError(
+                _("%(origin)s is not a site address such as https://www.villaclara.es."),
+                params={"origin": origin},
+            )
 
 
 class Form(models.Model):
@@ -126,6 +146,15 @@ class Form(models.Model):
     purpose_notice = models.TextField(
         _("purpose"), help_text=_("The purpose line of the first-layer data-protection notice.")
     )
+    embed_origins = models.TextField(
+        _("sites that may embed it"),
+        blank=True,
+        validators=[validate_origin_list],
+        help_text=_(
+            "Other institutional sites that may show this form in a frame or send it from their "
+            "own pages, one per line, such as https://www.villaclara.es. Empty: none."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -144,6 +173,10 @@ class Form(models.Model):
     @property
     def notify_email_list(self) -> list[str]:
         return email_list_parse(self.notify_emails)
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return origin_list_parse(self.embed_origins)
 
     def fields_fingerprint(self) -> str:
         """A digest of the fields as a citizen meets them: a change means a new version."""
@@ -319,6 +352,15 @@ class Submission(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="submissions",
+    )
+    variant = models.ForeignKey(
+        "LandingVariant",
+        verbose_name=_("A/B variant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submissions",
+        help_text=_("Empty: the landing page as it stands (the control)."),
     )
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
     optin_confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
@@ -589,3 +631,93 @@ class CallToAction(models.Model):
         if self.target_path and _INTERNAL_PATH_RE.match(self.target_path):
             return self.target_path
         return None
+
+
+class ABTest(models.Model):
+    """An A/B test of a landing page: its own content (the control) against one or more
+    variants, each visitor kept on one of them by their hashed visitor key (no cookie)."""
+
+    landing_page = models.ForeignKey(
+        LandingPage,
+        verbose_name=_("landing page"),
+        on_delete=models.CASCADE,
+        related_name="ab_tests",
+    )
+    name = models.CharField(_("name"), max_length=120, help_text=_("Only staff see it."))
+    control_weight = models.PositiveSmallIntegerField(
+        _("share of the current page"),
+        default=50,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Relative share of visitors who see the page as it is (the control)."),
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    winner = models.ForeignKey(
+        "LandingVariant",
+        verbose_name=_("winner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty once ended: the control won."),
+    )
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("declared by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("A/B test")
+        verbose_name_plural = _("A/B tests")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["landing_page"],
+                condition=models.Q(ended_at__isnull=True),
+                name="conversion_abtest_one_running_per_page",
+                violation_error_message=_("This landing page already has a running A/B test."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_running(self) -> bool:
+        return self.ended_at is None
+
+
+class LandingVariant(models.Model):
+    """A challenger in an A/B test: what it changes of the landing page (empty: unchanged)."""
+
+    test = models.ForeignKey(
+        ABTest, verbose_name=_("A/B test"), on_delete=models.CASCADE, related_name="variants"
+    )
+    name = models.CharField(_("name"), max_length=60, help_text=_("Only staff see it."))
+    weight = models.PositiveSmallIntegerField(
+        _("share of visitors"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Relative share of visitors who see this variant."),
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    summary = models.TextField(_("summary"), max_length=500, blank=True)
+    body = ProseEditorField(
+        _("body"),
+        config={"extensions": BODY_EXTENSIONS},
+        sanitize=rich_text_clean,
+        blank=True,
+    )
+    submit_label = models.CharField(_("submit button text"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("A/B variant")
+        verbose_name_plural = _("A/B variants")
+        ordering = ["test", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modeltranslation.translator import TranslationOptions, register
 
-from conversion.models import CallToAction, Form, FormField, LandingPage
+from conversion.models import CallToAction, Form, FormField, LandingPage, LandingVariant
 
 
 @register(Form)
@@ -39,3 +39,8 @@ class LandingPageTranslation(TranslationOptions):
 class CallToActionTranslation(TranslationOptions):
     fields = ("text", "description")
     required_languages = {"es": ("text",)}
+
+
+@register(LandingVariant)
+class LandingVariantTranslation(TranslationOptions):
+    fields = ("title", "summary", "body", "submit_label")
