@@ -31,6 +31,7 @@ from conversion.models import (
     Form,
     FormField,
     LandingPage,
+    LandingVariant,
     SideEffect,
     Submission,
     SubmissionFile,
@@ -133,6 +134,7 @@ def submission_create(
     referrer: str,
     visitor_key: str,
     landing_page: LandingPage | None = None,
+    variant: LandingVariant | None = None,
 ) -> tuple[Submission, bool]:
     """Store a citizen's submission and everything it means, in one transaction.
 
@@ -169,6 +171,7 @@ def submission_create(
                 language=language[:8],
                 visitor_key=visitor_key[:64],
                 landing_page=landing_page,
+                variant=variant,
                 idempotency_key=key,
                 created_at=now,
             )
@@ -196,6 +199,7 @@ def submission_create(
             "form_version": form.version,
             "language": language,
             **({"landing_page": landing_page.pk} if landing_page is not None else {}),
+            **({"ab_test": variant.test_id, "variant": variant.pk} if variant is not None else {}),
             **utm,
         },
         occurred_at=now,
