@@ -13,15 +13,14 @@ The stages, from the most to the least engaged; a contact is in the first one th
 - **contact**: everyone else, and every anonymised contact.
 
 A stage is left as soon as its conditions lapse: the stage is recomputed, not promoted. The
-refresh is one `UPDATE … SET lifecycle = CASE …` over any set of contacts (nightly for all, and
-for one contact when they record a touchpoint that can change their stage).
+refresh is one `UPDATE … SET lifecycle = CASE …` over any set of contacts: nightly for all, and
+within seconds for those who recorded a touchpoint that can change their stage
+(`contacts.derived`).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -30,9 +29,6 @@ from django.utils import timezone
 
 from contacts.models import ConsentRecord, Contact, Subscription, Touchpoint
 from contacts.selectors import consent_latest_action
-from contacts.signals import touchpoint_recorded
-
-logger = logging.getLogger(__name__)
 
 ENGAGED_DAYS = 90
 ADVOCATE_DAYS = 365
@@ -40,11 +36,6 @@ ENGAGING_KINDS = ("email_click", "form_submit", "survey_response", "cta_click")
 PARTICIPATION_KINDS = ("form_submit", "survey_response")
 PROMOTER_NPS = 9
 ADVOCATE_PARTICIPATIONS = 3
-# Touchpoints after which a contact's stage may have changed: the engaging kinds, and those
-# that come with a subscription or consent change.
-REFRESHING_KINDS = frozenset(
-    {*ENGAGING_KINDS, "optin_confirmed", "unsubscribe", "preferences_updated"}
-)
 
 Lifecycle = Contact.Lifecycle
 
@@ -107,22 +98,3 @@ def contact_lifecycle_refresh(*, contact: Contact) -> str:
     contacts_lifecycle_refresh(contacts=Contact.objects.filter(pk=contact.pk))
     contact.lifecycle = Contact.objects.values_list("lifecycle", flat=True).get(pk=contact.pk)
     return contact.lifecycle
-
-
-def _on_touchpoint_recorded(sender: Any, touchpoint: Touchpoint, **kwargs: Any) -> None:
-    if touchpoint.contact_id is not None and touchpoint.kind in REFRESHING_KINDS:
-        # Derived data, recomputed nightly anyway: a failure here must not stop the other
-        # receivers of the signal (the workflow engine) nor the caller.
-        try:
-            contacts_lifecycle_refresh(contacts=Contact.objects.filter(pk=touchpoint.contact_id))
-        except Exception:
-            logger.exception(
-                "could not refresh contact %s after a touchpoint", touchpoint.contact_id
-            )
-
-
-def connect_signals() -> None:
-    """Keep a contact's stage current as they act; called from ContactsConfig.ready()."""
-    touchpoint_recorded.connect(
-        _on_touchpoint_recorded, dispatch_uid="contacts.lifecycle.touchpoint"
-    )

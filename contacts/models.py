@@ -27,6 +27,7 @@ CONTENT_LANGUAGES = [
     ("en", _("English")),
 ]
 
+
 def private_storage() -> Storage:
     return storages["private"]
 
@@ -579,3 +580,24 @@ class ImportJob(models.Model):
     @property
     def progress_percent(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class DerivedRefresh(models.Model):
+    """A contact whose lifecycle stage and persona must be recomputed: a queue in the database.
+
+    Written in the same transaction as the touchpoint or data that made it stale, so it is never
+    lost; drained in batches by `contacts.derived.derived_refresh_pending` every few seconds,
+    so a burst of form submissions costs one set-based UPDATE per batch, not one per request.
+    """
+
+    contact = models.OneToOneField(
+        Contact, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact awaiting recomputation")
+        verbose_name_plural = _("contacts awaiting recomputation")
+
+    def __str__(self) -> str:
+        return str(self.contact_id)

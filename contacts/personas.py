@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 
-from contacts.models import Contact, Persona, Touchpoint
+from contacts.models import Contact, Persona
 from contacts.segments import rules_q
-from contacts.signals import touchpoint_recorded
 
 logger = logging.getLogger(__name__)
 
-# Touchpoints that usually come with new facts about a contact (a form, a survey, a change of
-# preferences), after which their persona is looked at again.
-REASSIGNING_KINDS = frozenset(
-    {"form_submit", "survey_response", "optin_confirmed", "preferences_updated", "unsubscribe"}
-)
 SAMPLE_SIZE = 10
 
 
@@ -65,25 +58,6 @@ def contact_persona_assign(*, contact: Contact) -> Persona | None:
     personas_assign(contacts=Contact.objects.filter(pk=contact.pk))
     contact.persona_id = Contact.objects.values_list("persona_id", flat=True).get(pk=contact.pk)
     return Persona.objects.filter(pk=contact.persona_id).first() if contact.persona_id else None
-
-
-def _on_touchpoint_recorded(sender: Any, touchpoint: Touchpoint, **kwargs: Any) -> None:
-    if touchpoint.contact_id is not None and touchpoint.kind in REASSIGNING_KINDS:
-        # Derived data, recomputed nightly anyway: a failure here must not stop the other
-        # receivers of the signal (the workflow engine) nor the caller.
-        try:
-            personas_assign(contacts=Contact.objects.filter(pk=touchpoint.contact_id))
-        except Exception:
-            logger.exception(
-                "could not refresh contact %s after a touchpoint", touchpoint.contact_id
-            )
-
-
-def connect_signals() -> None:
-    """Re-assign a contact's persona when they tell us something new; call from ready()."""
-    touchpoint_recorded.connect(
-        _on_touchpoint_recorded, dispatch_uid="contacts.personas.touchpoint"
-    )
 
 
 # --- Reads for the staff pages -----------------------------------------------------------------

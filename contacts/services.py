@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contacts.derived import REFRESHING_KINDS, derived_refresh_queue
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -119,7 +120,7 @@ def contact_upsert(
         contact.tags.add(
             *[Tag.objects.get_or_create(name=t.strip()[:64])[0] for t in tags if t.strip()]
         )
-    _persona_refresh_on_commit(contact)
+    derived_refresh_queue(contact_ids=[contact.pk])
     return contact, created
 
 
@@ -259,11 +260,14 @@ def _mark_activity(latest: Mapping[int, datetime], chunk: int = 500) -> None:
     `chunk` contacts (a CASE per id), never one query per contact."""
     items = sorted(latest.items())
     for start in range(0, len(items), chunk):
-        part = dict(items[start:start + chunk])
-        when = Case(*[When(pk=pk, then=Value(at)) for pk, at in part.items()],
-                    output_field=models.DateTimeField())
+        part = dict(items[start : start + chunk])
+        when = Case(
+            *[When(pk=pk, then=Value(at)) for pk, at in part.items()],
+            output_field=models.DateTimeField(),
+        )
         Contact.objects.filter(pk__in=part).update(
-            last_activity_at=Greatest(Coalesce(F("last_activity_at"), when), when))
+            last_activity_at=Greatest(Coalesce(F("last_activity_at"), when), when)
+        )
 
 
 @transaction.atomic
@@ -292,6 +296,8 @@ def touchpoint_record(
     touchpoint.save()
     if contact is not None:
         _mark_activity({contact.pk: touchpoint.occurred_at})
+        if kind in REFRESHING_KINDS:
+            derived_refresh_queue(contact_ids=[contact.pk])
     _announce([touchpoint])
     return touchpoint
 
@@ -310,6 +316,9 @@ def touchpoints_record_bulk(*, rows: Iterable[TouchpointIn], batch_size: int = 2
         if t.contact_id is not None:
             latest[t.contact_id] = max(latest.get(t.contact_id, t.occurred_at), t.occurred_at)
     _mark_activity(latest)
+    derived_refresh_queue(
+        contact_ids=[t.contact_id for t in known if t.contact_id and t.kind in REFRESHING_KINDS]
+    )
     _announce(known)
     return len(created)
 

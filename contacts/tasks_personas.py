@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from contacts.derived import derived_refresh_pending
 from contacts.lifecycle import contacts_lifecycle_refresh
 from contacts.personas import personas_assign
 
@@ -21,3 +22,9 @@ def personas_assign_all() -> int:
 def lifecycle_refresh() -> int:
     """Recompute every contact's lifecycle stage (nightly: windows slide even without events)."""
     return contacts_lifecycle_refresh()
+
+
+@shared_task
+def derived_refresh() -> int:
+    """Recompute the stage and persona of contacts queued by their latest touchpoints."""
+    return derived_refresh_pending()

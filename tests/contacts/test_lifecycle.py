@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from contacts.lifecycle import (
-    connect_signals,
-    contact_lifecycle_refresh,
-    contacts_lifecycle_refresh,
+from contacts.derived import derived_refresh_pending
+from contacts.lifecycle import contact_lifecycle_refresh, contacts_lifecycle_refresh
+from contacts.models import ConsentRecord, Contact, DerivedRefresh, Subscription, Touchpoint
+from contacts.services import (
+    TouchpointIn,
+    subscription_set,
+    touchpoint_record,
+    touchpoints_record_bulk,
 )
-from contacts.models import ConsentRecord, Contact, Subscription, Touchpoint
-from contacts.services import subscription_set, touchpoint_record
 from tests.contacts.factories import ContactFactory, TopicFactory, grant
 
 pytestmark = pytest.mark.django_db
@@ -179,19 +181,53 @@ def test_refreshing_one_contact_returns_and_sets_its_stage() -> None:
     assert contact.lifecycle == Stage.SUBSCRIBER
 
 
-def test_recording_an_engaging_touchpoint_refreshes_the_stage_after_commit(
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    connect_signals()
+def test_an_engaging_touchpoint_refreshes_the_stage_at_the_next_tick() -> None:
     contact = ContactFactory()
     grant(contact)
     contacts_lifecycle_refresh()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        touchpoint_record(kind="email_click", contact=contact)
+    touchpoint_record(kind="email_click", contact=contact)
+    contact.refresh_from_db()
+    assert contact.lifecycle == Stage.SUBSCRIBER
 
+    assert derived_refresh_pending() == 1
     contact.refresh_from_db()
     assert contact.lifecycle == Stage.ENGAGED
+
+
+def test_a_page_view_queues_nothing() -> None:
+    contact = ContactFactory()
+
+    touchpoint_record(kind="page_view", contact=contact)
+
+    assert derived_refresh_pending() == 0
+
+
+def test_many_touchpoints_of_one_contact_queue_it_once() -> None:
+    contact = ContactFactory()
+    grant(contact)
+
+    for _ in range(3):
+        touchpoint_record(kind="email_click", contact=contact)
+    touchpoints_record_bulk(rows=[TouchpointIn(kind="cta_click", contact_id=contact.pk)] * 2)
+
+    assert DerivedRefresh.objects.count() == 1
+    assert derived_refresh_pending(batch_size=1) == 1
+    assert DerivedRefresh.objects.count() == 0
+    contact.refresh_from_db()
+    assert contact.lifecycle == Stage.ENGAGED
+
+
+def test_the_queue_is_drained_in_batches() -> None:
+    contacts = ContactFactory.create_batch(5)
+    for contact in contacts:
+        grant(contact)
+        touchpoint_record(kind="form_submit", contact=contact)
+
+    assert derived_refresh_pending(batch_size=2) == 5
+
+    assert DerivedRefresh.objects.count() == 0
+    assert set(Contact.objects.values_list("lifecycle", flat=True)) == {Stage.ENGAGED}
 
 
 def test_the_refresh_task_refreshes_every_contact() -> None:
