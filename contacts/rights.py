@@ -38,7 +38,12 @@ from contacts.models import (
     Topic,
     Touchpoint,
 )
-from contacts.selectors import consent_is_granted, consent_latest_action, may_email
+from contacts.selectors import (
+    consent_is_granted,
+    consent_latest_action,
+    contacts_with_email,
+    may_email,
+)
 from contacts.services import consent_record, subscription_set, touchpoint_record
 from contacts.validation import email_hash
 from inbound.audit import audit_record
@@ -161,9 +166,7 @@ def rights_link_request(*, email: str, purpose: str, language: str) -> None:
     """
     from contacts.tasks_rights import email_rights_link
 
-    contact = Contact.objects.filter(
-        email__iexact=email.strip(), anonymised_at__isnull=True
-    ).first()
+    contact = contacts_with_email(email).filter(anonymised_at__isnull=True).first()
     if contact is not None:
         email_rights_link.delay_on_commit(contact_id=contact.pk, purpose=purpose, language=language)
 

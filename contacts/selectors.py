@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -128,5 +129,13 @@ def contact_timeline(*, contact: Contact) -> QuerySet[Touchpoint]:
     )
 
 
+def contacts_with_email(email: str) -> QuerySet[Contact]:
+    """Contacts with this address, any case; uses the unique index on Lower("email")
+    (`email__iexact` compares UPPER() and scans the whole table)."""
+    return Contact.objects.alias(email_lower=Lower("email")).filter(
+        email_lower=email.strip().lower()
+    )
+
+
 def contact_by_email(email: str) -> Contact | None:
-    return Contact.objects.filter(email__iexact=email.strip()).first()
+    return contacts_with_email(email).first()

@@ -26,7 +26,7 @@ from contacts.models import (
     Topic,
     Touchpoint,
 )
-from contacts.selectors import consent_is_granted, may_track
+from contacts.selectors import consent_is_granted, contacts_with_email, may_track
 from contacts.signals import touchpoint_recorded
 from contacts.validation import contact_fields_clean, email_hash, email_normalise, properties_clean
 from inbound.audit import audit_record
@@ -67,7 +67,7 @@ class ConcurrentEditError(DomainError):
 
 
 def _lock(email: str) -> Contact | None:
-    return Contact.objects.select_for_update().filter(email__iexact=email).first()
+    return contacts_with_email(email).select_for_update().first()
 
 
 @transaction.atomic
@@ -80,11 +80,14 @@ def contact_upsert(
     source: str = Contact.Source.MANUAL,
     verified: bool = False,
     respect_tombstones: bool = False,
+    create_defaults: Mapping[str, Any] | None = None,
 ) -> tuple[Contact, bool]:
     """Create or update the contact with this email; returns (contact, created).
 
-    Blank values never overwrite what we knew. Raises ValidationError (messages per field) for
-    bad input, and DomainError when `respect_tombstones` and the person asked to be erased.
+    Blank values never overwrite what we knew. `create_defaults` (contact fields) are used only
+    when the contact is new, e.g. the language of the form that brought them. Raises
+    ValidationError (messages per field) for bad input, and DomainError when
+    `respect_tombstones` and the person asked to be erased.
     """
     email = email_normalise(email)
     fields = contact_fields_clean(data or {})
@@ -94,13 +97,19 @@ def contact_upsert(
             _("This person asked to be erased; they can only come back by signing up themselves."),
             code="erased",
         )
+    now = timezone.now()
     contact = _lock(email)
     created = contact is None
     if contact is None:
+        initial = {**contact_fields_clean(create_defaults or {}), **fields}
         try:
             with transaction.atomic():  # a savepoint: a concurrent insert must not poison ours
                 contact = Contact.objects.create(
-                    email=email, source=source, **fields, properties=props
+                    email=email,
+                    source=source,
+                    **initial,
+                    properties=props,
+                    email_verified_at=now if verified else None,
                 )
         except IntegrityError:
             contact = _lock(email)
@@ -112,10 +121,10 @@ def contact_upsert(
             setattr(contact, name, value)
         contact.properties = {**contact.properties, **props}
         contact.version = F("version") + 1
-    if verified and contact.email_verified_at is None:
-        contact.email_verified_at = timezone.now()
-    contact.save()
-    contact.refresh_from_db()
+        if verified and contact.email_verified_at is None:
+            contact.email_verified_at = now
+        contact.save()
+        contact.refresh_from_db()
     if tags:
         contact.tags.add(
             *[Tag.objects.get_or_create(name=t.strip()[:64])[0] for t in tags if t.strip()]
@@ -270,7 +279,6 @@ def _mark_activity(latest: Mapping[int, datetime], chunk: int = 500) -> None:
         )
 
 
-@transaction.atomic
 def touchpoint_record(
     *,
     kind: str,
@@ -293,13 +301,21 @@ def touchpoint_record(
             occurred_at=occurred_at,
         )
     )
-    touchpoint.save()
-    if contact is not None:
-        _mark_activity({contact.pk: touchpoint.occurred_at})
-        if kind in REFRESHING_KINDS:
-            derived_refresh_queue(contact_ids=[contact.pk])
-    _announce([touchpoint])
+    _touchpoint_write(touchpoint)
     return touchpoint
+
+
+# No savepoint when nested: the input is checked before (a ValidationError there must leave the
+# caller's transaction usable), and a submission records one in its hot path, where a
+# savepoint costs two more round trips.
+@transaction.atomic(savepoint=False)
+def _touchpoint_write(touchpoint: Touchpoint) -> None:
+    touchpoint.save()
+    if touchpoint.contact_id is not None:
+        _mark_activity({touchpoint.contact_id: touchpoint.occurred_at})
+        if touchpoint.kind in REFRESHING_KINDS:
+            derived_refresh_queue(contact_ids=[touchpoint.contact_id])
+    _announce([touchpoint])
 
 
 @transaction.atomic
