@@ -11,12 +11,14 @@ from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
+from conversion import admin_abtests  # noqa: F401 -- registers the A/B tests
 from conversion.admin_pages import ConversionRateColumn  # also registers pages and CTAs
+from conversion.embedding import api_url, embed_snippet
 from conversion.models import Form, FormField, SideEffect, Submission, SubmissionFile
 from conversion.services import effect_retry_now, form_version_bump
 from inbound.audit import audit_record
@@ -51,7 +53,7 @@ class FormAdmin(ConversionRateColumn, TranslationAdmin):
     list_filter = ("status",)
     search_fields = ("name", "slug", "title")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("version", "preview_link", "created_at", "updated_at")
+    readonly_fields = ("version", "preview_link", "embed_code", "created_at", "updated_at")
     inlines = [FormFieldInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
@@ -64,6 +66,7 @@ class FormAdmin(ConversionRateColumn, TranslationAdmin):
             {"fields": ("notify_emails", "webhook_url", "webhook_secret")},
         ),
         (_("Progressive profiling"), {"fields": ("progressive_max_fields",)}),
+        (_("Embedding on other sites"), {"fields": ("embed_origins", "embed_code")}),
         (None, {"fields": ("created_at", "updated_at")}),
     )
 
@@ -83,6 +86,25 @@ class FormAdmin(ConversionRateColumn, TranslationAdmin):
         except NoReverseMatch:
             return "—"
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("Preview"))
+
+    @admin.display(description=_("embed code"))
+    def embed_code(self, obj: Form) -> str:
+        """The iframe snippet and the JSON endpoint, for the staff of the listed sites."""
+        if obj.pk is None or not obj.embed_origin_list:
+            return str(_("List the sites that may embed this form and save: the code shows here."))
+        return format_html(
+            '<textarea readonly rows="3" cols="90" class="vLargeTextField" aria-label="{}">'
+            "{}</textarea>"
+            '<p class="help">{}</p><p class="help">{} <code>{}</code></p>',
+            _("Embed code"),
+            escape(embed_snippet(obj)),  # shown as code to copy, not as a frame
+            _(
+                "Paste it into a page of one of the sites listed above; anywhere else the frame "
+                "stays empty. The form must be published."
+            ),
+            _("Or build your own form with the JSON API:"),
+            api_url(obj),
+        )
 
     def save_model(self, request: HttpRequest, obj: Form, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)

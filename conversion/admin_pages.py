@@ -11,12 +11,12 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from content.admin import ContentAdmin
-from conversion.models import CallToAction, LandingPage
+from conversion.models import ABTest, CallToAction, LandingPage
 from conversion.stats import ClickRate, Rate, click_rates, conversion_rates
 from inbound.audit import audit_record
 from inbound.lib.pagecache import public_pages_invalidate
@@ -60,6 +60,7 @@ class LandingPageAdmin(ConversionRateColumn, ContentAdmin):
             {
                 "fields": (
                     "form",
+                    "submit_label",
                     "gated_asset",
                     "gated_asset_title",
                     "thanks_message",
@@ -68,8 +69,41 @@ class LandingPageAdmin(ConversionRateColumn, ContentAdmin):
             },
         ),
         (_("Search engines"), {"fields": ("meta_title", "meta_description")}),
+        (_("A/B tests"), {"fields": ("ab_tests",)}),
         (None, {"fields": ("created_at", "updated_at")}),
     )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), "ab_tests")
+
+    @admin.display(description=_("A/B tests"))
+    def ab_tests(self, obj: LandingPage) -> str:
+        """The page's tests, each linked to its results, and a link to start one."""
+        if obj.pk is None:
+            return str(_("Save the page first."))
+        tests = list(ABTest.objects.filter(landing_page=obj).order_by("-started_at")[:10])
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({})</li>',
+            (
+                (
+                    reverse("conversion_staff:abtest", kwargs={"pk": test.pk}),
+                    test.name,
+                    _("running") if test.is_running else _("ended"),
+                )
+                for test in tests
+            ),
+        )
+        start = ""
+        if not any(test.is_running for test in tests):
+            start = format_html(
+                '<p><a href="{}?landing_page={}">{}</a></p>',
+                reverse("admin:conversion_abtest_add"),
+                obj.pk,
+                _("Start an A/B test of this page"),
+            )
+        listing = format_html("<ul>{}</ul>", items) if tests else ""
+        return format_html("{}{}", listing, start) or str(_("No A/B tests yet."))
 
     @admin.display(description=_("public page"))
     def public_link(self, obj: LandingPage) -> str:

@@ -6,17 +6,30 @@ but does not depend on it.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contacts.demo import TOPICS
 from contacts.models import ConsentRecord, Topic
+from contacts.services import TouchpointIn, touchpoints_record_bulk
 from content.models import Status
 from content.selectors import articles_all
-from conversion.models import CallToAction, Form, FormField, LandingPage, landing_pages
+from conversion.abtests import variant_for, view_properties
+from conversion.models import (
+    ABTest,
+    CallToAction,
+    Form,
+    FormField,
+    LandingPage,
+    LandingVariant,
+    Submission,
+    landing_pages,
+)
 from inbound.lib.pagecache import public_pages_invalidate
 
 SLUG = "boletin-movilidad"
@@ -97,6 +110,10 @@ FIELDS: list[dict[str, Any]] = [
 ]
 
 
+# The council's electronic office, a separate site that shows two of the forms in a frame.
+DEMO_EMBED_ORIGIN = "https://sede.villaclara.es"
+
+
 @transaction.atomic
 def conversion_demo_seed() -> int:
     """The published demo form, then the landing pages and CTAs; returns 1 when it created
@@ -128,6 +145,7 @@ def conversion_demo_seed() -> int:
         legal_basis=ConsentRecord.LegalBasis.CONSENT,
         double_opt_in=True,
         progressive_max_fields=4,
+        embed_origins=DEMO_EMBED_ORIGIN,  # so the admin shows the embed code
     )
     for order, spec in enumerate(FIELDS):
         FormField.objects.create(form=form, order=order * 10, **spec)
@@ -347,6 +365,7 @@ def landing_pages_demo_seed() -> int:
         purpose_notice_en="Collecting proposals for the San Blas neighbourhood plan.",
         legal_basis=ConsentRecord.LegalBasis.PUBLIC_TASK,
         double_opt_in=False,
+        embed_origins=DEMO_EMBED_ORIGIN,
     )
     created = 0
     if not landing_pages().filter(slug_es=GUIDE_SLUG).exists():
@@ -411,9 +430,76 @@ def landing_pages_demo_seed() -> int:
         )
         created += 1
     _ctas_place()
+    _abtest_seed()
     if created:
         transaction.on_commit(public_pages_invalidate)
     return created
+
+
+# The A/B test on the mobility newsletter page: a shorter headline and a plainer button, with
+# two weeks of synthetic visitors so its results page shows figures.
+ABTEST_NAME = "Titular corto del boletín de movilidad"
+ABTEST_DAYS = 14
+ABTEST_VISITORS = 800
+
+
+def _abtest_seed() -> None:
+    """Start the demo test with its page views and submissions, once (nothing if it exists)."""
+    page = landing_pages().filter(slug_es="boletin-movilidad").select_related("form").first()
+    if page is None or page.form is None or ABTest.objects.filter(landing_page=page).exists():
+        return
+    started = timezone.now() - dt.timedelta(days=ABTEST_DAYS)
+    test = ABTest.objects.create(
+        landing_page=page, name=ABTEST_NAME, control_weight=50, started_at=started
+    )
+    LandingVariant.objects.create(
+        test=test,
+        name="Titular corto",
+        weight=50,
+        title_es="Tu barrio, sin sorpresas de tráfico",
+        title_en="Your area, no traffic surprises",
+        submit_label_es="Quiero el boletín",
+        submit_label_en="Send me the newsletter",
+    )
+    test = ABTest.objects.prefetch_related("variants").get(pk=test.pk)
+    with translation.override("es"):
+        path = page.get_absolute_url()
+    views: list[TouchpointIn] = []
+    submissions: list[Submission] = []
+    for number in range(ABTEST_VISITORS):
+        # Shaped like real keys, and each on the arm its key maps to.
+        key = hashlib.sha256(f"demo-ab-visitor-{number}".encode()).hexdigest()[:32]
+        variant = variant_for(test=test, visitor_key=key)
+        seen_at = started + dt.timedelta(minutes=number * ABTEST_DAYS * 24 * 60 // ABTEST_VISITORS)
+        views.append(
+            TouchpointIn(
+                kind="page_view",
+                visitor_key=key,
+                subject=page,
+                properties={
+                    "language": "es",
+                    **view_properties(test=test, variant=variant, visitor_key=key),
+                },
+                occurred_at=seen_at,
+            )
+        )
+        # About 9% of the control's visitors sign up and 14% of the variant's.
+        if int(key[:4], 16) % 100 < (14 if variant is not None else 9):
+            submissions.append(
+                Submission(
+                    form=page.form,
+                    form_version=page.form.version,
+                    language="es",
+                    page=path,
+                    visitor_key=key,
+                    landing_page=page,
+                    variant=variant,
+                    idempotency_key=hashlib.sha256(f"demo-ab:{key}".encode()).hexdigest(),
+                    created_at=seen_at + dt.timedelta(minutes=3),
+                )
+            )
+    touchpoints_record_bulk(rows=views)
+    Submission.objects.bulk_create(submissions)
 
 
 def _ctas_place() -> None:

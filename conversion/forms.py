@@ -64,9 +64,10 @@ class _StartedSigner(signing.TimestampSigner):
         return signing.b62_encode(int(self.at if self.at is not None else time.time()))
 
 
-def started_token(at: float | None = None) -> str:
-    """The signed `started` value for a form shown at `at` (now by default)."""
-    return _StartedSigner(at).sign("form")
+def started_token(at: float | None = None, *, subject: str = "form") -> str:
+    """The signed `started` value for a form shown at `at` (now by default); `subject` binds it
+    to one form where that matters (conversion.embedding)."""
+    return _StartedSigner(at).sign(subject)
 
 
 def _started_is_valid(token: str) -> bool:
@@ -112,6 +113,16 @@ class PhoneField(forms.CharField):
     def clean(self, value: Any) -> str:
         text = super().clean(value)
         return phone_normalise(text) if text else ""
+
+
+class CampaignField(forms.CharField):
+    """A hidden UTM value carried from the address. The citizen can neither see nor correct it,
+    so it never refuses the form: cut to size and without NUL (which PostgreSQL cannot store)."""
+
+    def to_python(self, value: Any) -> str:
+        if isinstance(value, str):
+            value = value.replace("\x00", "")
+        return str(super().to_python(value))[:UTM_MAX_LENGTH]
 
 
 def known_key(field: FormField) -> str:
@@ -242,6 +253,25 @@ def _django_field(field: FormField) -> forms.Field:
     )
 
 
+# Per process: form id -> ((updated_at, version), its fields in order). A form's fields are read
+# on every view and submission of it and change rarely; any change moves `Form.updated_at`.
+_FIELDS: dict[int, tuple[tuple[Any, int], list[FormField]]] = {}
+
+
+def form_fields(form: FormModel) -> list[FormField]:
+    """The form's fields in order, read once per process while the form is unchanged.
+
+    Callers must not modify the instances: they are shared by the process's later requests.
+    """
+    key = (form.updated_at, form.version)
+    cached = _FIELDS.get(form.pk)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    fields = list(FormField.objects.filter(form_id=form.pk).order_by("order", "id"))
+    _FIELDS[form.pk] = (key, fields)
+    return fields
+
+
 def visible_fields(form: FormModel, *, known: Mapping[str, Any] | None = None) -> list[FormField]:
     """The FormFields shown, in order: progressive profiling for a recognised contact.
 
@@ -250,7 +280,7 @@ def visible_fields(form: FormModel, *, known: Mapping[str, Any] | None = None) -
     fields are asked instead, and at most `progressive_max_fields` fields are shown. The e-mail,
     consent and UTM fields are always kept: they say who sends and what they agree to.
     """
-    all_fields = list(form.fields.all())
+    all_fields = form_fields(form)
     if known is None:
         return [f for f in all_fields if not f.progressive]
     always = {FormField.Kind.EMAIL, FormField.Kind.CONSENT, FormField.Kind.UTM}
@@ -375,17 +405,36 @@ def json_value(value: Any) -> Any:
     return value
 
 
+# Per process: the anonymous citizen form class per (form id, updated_at, version, language).
+# Django copies `base_fields` into each instance, so one class serves every request.
+_CLASSES: dict[tuple[int, Any, int, str], type[CitizenForm]] = {}
+
+
 def form_class_for(
     form: FormModel, *, language: str, known: Mapping[str, Any] | None = None
 ) -> type[CitizenForm]:
     """The citizen form for `form` in `language`; `known` turns on progressive profiling."""
+    if known is not None:
+        return _form_class_build(form, language=language, known=known)
+    key = (form.pk, form.updated_at, form.version, language)
+    form_class = _CLASSES.get(key)
+    if form_class is None:
+        if len(_CLASSES) > 1000:  # forms edited many times in a long-lived process
+            _CLASSES.clear()
+        form_class = _CLASSES[key] = _form_class_build(form, language=language, known=None)
+    return form_class
+
+
+def _form_class_build(
+    form: FormModel, *, language: str, known: Mapping[str, Any] | None
+) -> type[CitizenForm]:
     attrs: dict[str, Any] = {}
     form_fields: dict[str, FormField] = {}
     with translation.override(language):
         for field in visible_fields(form, known=known):
             if field.kind == FormField.Kind.UTM:
                 for name in UTM_FIELDS:
-                    attrs[name] = forms.CharField(
+                    attrs[name] = CampaignField(
                         required=False, max_length=UTM_MAX_LENGTH, widget=forms.HiddenInput
                     )
                 continue

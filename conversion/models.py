@@ -284,6 +284,18 @@ class FormField(models.Model):
     def __str__(self) -> str:
         return f"{self.form_id}:{self.key}"
 
+    # A field change moves its form's `updated_at`, which keys the per-process copy of the
+    # form's fields (`conversion.forms.form_fields`). Queryset `update()`/`bulk_create()` skip
+    # this: after one, save the form.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        Form.objects.filter(pk=self.form_id).update(updated_at=timezone.now())
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        Form.objects.filter(pk=self.form_id).update(updated_at=timezone.now())
+        return result
+
     def choice_pairs(self) -> list[tuple[str, str]]:
         """(value, label) pairs from the `choices` text, in the active language."""
         pairs = []
@@ -486,6 +498,12 @@ class LandingPage(Publishable):
         blank=True,
         on_delete=models.PROTECT,
         related_name="landing_pages",
+    )
+    submit_label = models.CharField(
+        _("submit button text"),
+        max_length=60,
+        blank=True,
+        help_text=_("Empty: the form's own button text."),
     )
     gated_asset = models.FileField(
         _("gated document"),

@@ -27,6 +27,7 @@ from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
 from contacts.validation import email_hash
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
+from conversion.forms import form_fields as fields_of
 from conversion.models import (
     Form,
     FormField,
@@ -143,7 +144,7 @@ def submission_create(
     new written. Raises DomainError when the address belongs to someone who asked to be erased
     (nothing is stored then).
     """
-    form_fields = list(form.fields.all())
+    form_fields = fields_of(form)
     email = _email_of(form_fields, cleaned)
     values = _submission_values(form_fields, cleaned, files)
     now = timezone.now()
@@ -235,14 +236,13 @@ def _contact_upsert(
             data[field.target_key] = value
         elif field.target == FormField.Target.PROPERTY:
             properties[field.target_key] = value
-    if not Contact.objects.filter(email__iexact=email).exists():
-        data.setdefault("language", language[:2])  # a new contact speaks the form's language
     contact, _created = contact_upsert(
         email=email,
         data=data,
         properties=properties,
         source=Contact.Source.FORM,
         respect_tombstones=True,
+        create_defaults={"language": language[:2]},  # a new contact speaks the form's language
     )
     return contact
 
@@ -303,6 +303,8 @@ def _subscriptions_set(
 ) -> bool:
     """Subscribe to the chosen public topics: PENDING until the opt-in is confirmed."""
     slugs = _topic_slugs(form_fields, values)
+    if not slugs:
+        return False
     topics = list(Topic.objects.filter(slug__in=slugs, is_public=True))
     status = Subscription.Status.PENDING if form.double_opt_in else Subscription.Status.ACTIVE
     active = set(

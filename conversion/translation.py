@@ -26,6 +26,7 @@ class LandingPageTranslation(TranslationOptions):
         "slug",
         "summary",
         "body",
+        "submit_label",
         "hero_image_alt",
         "gated_asset_title",
         "thanks_message",

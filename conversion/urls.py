@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from conversion import views, views_landing
+from conversion import views, views_embed, views_landing
 
 app_name = "conversion"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path(_("forms/<slug:slug>/"), views.form_page, name="form"),
     path(_("forms/<slug:slug>/thanks/"), views.form_thanks, name="thanks"),
     path(_("forms/<slug:slug>/preview/"), views.form_preview, name="preview"),
+    path(_("forms/<slug:slug>/embed/"), views_embed.form_embed, name="embed"),
     path(_("confirm/<str:token>/"), views.optin_confirm_view, name="optin-confirm"),
     path(_("take-part/<slug:slug>/"), views_landing.landing_page, name="landing"),
     path(_("take-part/<slug:slug>/thanks/"), views_landing.landing_thanks, name="landing-thanks"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from conversion import views_staff
+from conversion import views_abtests, views_staff
 
 app_name = "conversion_staff"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("submissions/", views_staff.submission_list, name="submissions"),
     path("submissions/export.csv", views_staff.submission_export, name="submissions-csv"),
     path("submissions/<int:pk>/", views_staff.submission_detail, name="submission"),
+    path("ab-tests/<int:pk>/", views_abtests.abtest_detail, name="abtest"),
+    path("ab-tests/<int:pk>/declare/", views_abtests.abtest_declare, name="abtest-declare"),
 ]

@@ -36,8 +36,9 @@ from conversion.forms import (
     consent_purposes_ticked,
     contact_known_values,
     form_class_for,
+    form_fields,
 )
-from conversion.models import Form, FormField, LandingPage, Submission
+from conversion.models import Form, FormField, LandingPage, LandingVariant, Submission
 from conversion.tracking import touchpoint_enqueue
 from inbound.lib.errors import DomainError
 from inbound.lib.privacy import request_ip_hash
@@ -72,8 +73,16 @@ def _unused_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse()
 
 
+def _csrf_refusal(request: HttpRequest, definition: Form) -> HttpResponse | None:
+    if not _csrf_rejected(request):
+        return None
+    return _private(
+        render(request, "conversion/csrf_failed.html", {"definition": definition}, status=403)
+    )
+
+
 def _max_body_bytes(definition: Form) -> int:
-    uploads = definition.fields.filter(kind=FormField.Kind.FILE).count()
+    uploads = sum(1 for field in form_fields(definition) if field.kind == FormField.Kind.FILE)
     upload_bytes = int(_setting("CONVERSION_MAX_UPLOAD_MB", 5)) * 1024 * 1024
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) + uploads * upload_bytes
 
@@ -165,6 +174,8 @@ def _initial(request: HttpRequest) -> dict[str, str]:
 
 FormRenderer = Callable[[CitizenForm, int], HttpResponse]
 AfterSending = Callable[[Submission | None], HttpResponse]
+# Proves a POST comes from a page we served: an answer refusing it, or None to go on.
+Guard = Callable[[], HttpResponse | None]
 
 
 def form_handle(
@@ -174,14 +185,19 @@ def form_handle(
     render_form: FormRenderer,
     after_sending: AfterSending,
     landing_page: LandingPage | None = None,
+    variant: LandingVariant | None = None,
+    guard: Guard | None = None,
+    cookies: bool = True,
 ) -> HttpResponse:
     """The citizen's form on any page that shows it (its own page, a landing page).
 
     GET renders the empty form; POST runs the checks cheapest first and stores the submission.
     `render_form(form, status)` draws the page around the form; `after_sending(submission)`
     answers a stored submission (None for a bot caught by the honeypot: it must look alike).
+    `guard` replaces Django's CSRF check (a form framed on another site gets no CSRF cookie:
+    conversion.views_embed); `cookies=False` neither reads nor sets the recognition cookie.
     """
-    contact = _recognised_contact(request)
+    contact = _recognised_contact(request) if cookies else None
     known = contact_known_values(contact) if contact is not None else None
     form_class = form_class_for(definition, language=get_language(), known=known)
     if request.method == "GET":
@@ -193,12 +209,9 @@ def form_handle(
     if _body_too_large(request, definition):
         return _too_large(request, definition)
     try:
-        if _csrf_rejected(request):
-            return _private(
-                render(
-                    request, "conversion/csrf_failed.html", {"definition": definition}, status=403
-                )
-            )
+        refusal = guard() if guard is not None else _csrf_refusal(request, definition)
+        if refusal is not None:
+            return refusal
         form = form_class(request.POST, request.FILES)
     except RequestDataTooBig:
         return _too_large(request, definition)
@@ -217,6 +230,7 @@ def form_handle(
             referrer=request.headers.get("Referer", "")[:500],
             visitor_key=request_ip_hash(request),
             landing_page=landing_page,
+            variant=variant,
         )
     except ValidationError as error:
         form.add_error(None, error.messages)
@@ -226,8 +240,10 @@ def form_handle(
         return render_form(form, 400)
 
     response = after_sending(submission)
-    if submission.contact is not None and ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(
-        form
+    if (
+        cookies
+        and submission.contact is not None
+        and ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(form)
     ):
         response.set_cookie(
             CONTACT_COOKIE,

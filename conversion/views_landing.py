@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from content.selectors import in_language
 from content.views import _breadcrumb_ld, _breadcrumbs, _site_languages, _translations
-from conversion import downloads
+from conversion import abtests, downloads
 from conversion.forms import HONEYPOT_FIELD, CitizenForm
 from conversion.models import CallToAction, LandingPage, Submission
 from conversion.tracking import touchpoint_enqueue, visitor_key
@@ -116,21 +116,29 @@ def _landing_after_sending(
 @require_http_methods(["GET", "POST"])
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = _landing_live(slug)
+    # Under an A/B test the arm follows from the visitor key alone, so the POST lands on the
+    # arm its GET showed without any cookie.
+    key = visitor_key(request)
+    test = abtests.running_test(page)
+    variant = abtests.variant_for(test=test, visitor_key=key) if test is not None else None
+    shown = abtests.landing_shown(page, variant)
     definition = page.form
     if definition is None or not definition.is_public:
         if request.method == "POST":
             raise Http404
-        response = _landing_render(request, page, None)
+        response = _landing_render(request, shown, None)
     else:
         response = form_handle(
             request,
             definition,
-            render_form=lambda form, status: _landing_render(request, page, form, status),
+            render_form=lambda form, status: _landing_render(request, shown, form, status),
             after_sending=lambda submission: _landing_after_sending(request, page, submission),
             landing_page=page,
+            variant=variant,
         )
     if request.method == "GET" and response.status_code == 200:
-        touchpoint_enqueue(request, kind="page_view", subject=page)
+        properties = abtests.view_properties(test=test, variant=variant, visitor_key=key)
+        touchpoint_enqueue(request, kind="page_view", subject=page, properties=properties)
     return response
 
 

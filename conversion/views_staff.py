@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from contacts.models import ConsentRecord
 from conversion.effects import submission_rows
 from conversion.exports import submissions_csv_lines
-from conversion.models import CallToAction, Form, LandingPage, Submission
+from conversion.models import ABTest, CallToAction, Form, LandingPage, Submission
 from conversion.stats import click_rates, conversion_rates
 from inbound.audit import audit_record
 
@@ -42,6 +42,7 @@ PERIODS = (
     (90, gettext_lazy("Last 90 days")),
 )
 DEFAULT_PERIOD = 30
+AB_TESTS_SHOWN = 20
 # Consent records written by a submission carry no link to it: they are the contact's form
 # consents stored within this many seconds of it (the same transaction).
 CONSENT_MATCH_SECONDS = 60
@@ -103,6 +104,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         forms=_rate_rows(forms_list, conversion_rates(forms_list, since=since)),
         landing_pages=_rate_rows(landing_pages, conversion_rates(landing_pages, since=since)),
         ctas=_rate_rows(ctas, click_rates(ctas, since=since)),
+        ab_tests=(
+            ABTest.objects.select_related("landing_page", "winner")[:AB_TESTS_SHOWN]
+            if request.user.has_perm("conversion.view_abtest")
+            else None
+        ),
     )
     return render(request, "conversion/staff/overview.html", context, status=status)
 

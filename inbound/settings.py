@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "corsheaders",
     "csp",
     "axes",
     "django_prose_editor",
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     # Before anything that validates the Host header: orchestrators probe by pod IP.
     "inbound.lib.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Answers CORS preflights before anything else can answer them (django-cors-headers asks).
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Response headers every page carries, cached or not: so above the page cache.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -313,6 +316,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 60},
     },
+    "contacts-derived-refresh": {
+        # Lifecycle stage and persona of contacts who just acted (contacts.derived), in batches.
+        "task": "contacts.tasks_personas.derived_refresh",
+        "schedule": 5.0,
+        "options": {"queue": "tracking", "expires": 5},
+    },
     "contacts-personas-assign": {
         "task": "contacts.tasks_personas.personas_assign_all",
         "schedule": crontab(minute=5, hour="*/6"),
@@ -358,6 +367,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Forms embedded on other institutional sites call the form API from the browser. CORS applies
+# to those endpoints only, and each form allows just the sites it lists (Form.embed_origins,
+# through the check_request_enabled signal in conversion.embedding): no global allowlist, never
+# credentials (the API reads no cookie).
+CORS_URLS_REGEX = r"^/api/v1/forms/"
+CORS_ALLOW_METHODS = ["GET", "POST"]
+CORS_ALLOW_HEADERS = ["content-type"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600  # a site removed from a form stops passing preflights within minutes
 
 # --- Security --------------------------------------------------------------------------------
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)  # trusted reverse proxies in front of web

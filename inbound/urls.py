@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/v1/", include("contacts.urls_api")),
     path("api/v1/", include("content.urls_api")),
+    path("api/v1/", include("conversion.urls_api")),
     path("", include("content.urls_root")),  # sitemap.xml, robots.txt
 ]
 

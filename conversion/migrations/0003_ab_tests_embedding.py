@@ -21,6 +21,36 @@ class Migration(migrations.Migration):
             name='embed_origins',
             field=models.TextField(blank=True, help_text='Other institutional sites that may show this form in a frame or send it from their own pages, one per line, such as https://www.villaclara.es. Empty: none.', validators=[conversion.models.validate_origin_list], verbose_name='sites that may embed it'),
         ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, verbose_name='submit button text'),
+        ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label_es',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, null=True, verbose_name='submit button text'),
+        ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label_ca',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, null=True, verbose_name='submit button text'),
+        ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label_eu',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, null=True, verbose_name='submit button text'),
+        ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label_gl',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, null=True, verbose_name='submit button text'),
+        ),
+        migrations.AddField(
+            model_name='landingpage',
+            name='submit_label_en',
+            field=models.CharField(blank=True, help_text="Empty: the form's own button text.", max_length=60, null=True, verbose_name='submit button text'),
+        ),
         migrations.CreateModel(
             name='ABTest',
             fields=[
