@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -267,6 +267,12 @@ def _announce(touchpoints: list[Touchpoint]) -> None:
 def _mark_activity(latest: Mapping[int, datetime], chunk: int = 500) -> None:
     """Move each contact's last_activity_at forward to its latest touchpoint: one UPDATE per
     `chunk` contacts (a CASE per id), never one query per contact."""
+    if len(latest) == 1:  # one touchpoint's contact: the plain form of the same UPDATE
+        ((pk, at),) = latest.items()
+        Contact.objects.filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at), pk=pk
+        ).update(last_activity_at=at)
+        return
     items = sorted(latest.items())
     for start in range(0, len(items), chunk):
         part = dict(items[start : start + chunk])

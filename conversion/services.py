@@ -107,7 +107,10 @@ def _topic_slugs(form_fields: list[FormField], values: Mapping[str, Any]) -> lis
 
 
 def _existing(keys: list[str], since: dt.datetime) -> Submission | None:
-    return Submission.objects.filter(idempotency_key__in=keys, created_at__gte=since).first()
+    # Almost always none: ask for the id alone (no ordering, two columns) and load on a hit.
+    hits = Submission.objects.filter(idempotency_key__in=keys, created_at__gte=since).order_by()
+    pk = next(iter(hits.values_list("pk", flat=True)[:1]), None)
+    return Submission.objects.get(pk=pk) if pk is not None else None
 
 
 def _effects_enqueue(submission_id: int) -> None:

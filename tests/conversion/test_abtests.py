@@ -384,7 +384,7 @@ def test_small_samples_get_no_verdict() -> None:
 
     assert challenger.p_value is not None
     assert challenger.verdict == Verdict.NOT_ENOUGH_DATA
-    assert challenger.verdict_label == "Not enough data yet"
+    assert challenger.verdict_label == "Aún no hay datos suficientes"
 
 
 def test_a_small_difference_is_not_significant() -> None:
@@ -481,7 +481,7 @@ def test_declaring_twice_is_refused_and_changes_nothing(marketer: Any, admin_use
     test.refresh_from_db()
     ended_at = test.ended_at
 
-    with pytest.raises(DomainError, match="already ended"):
+    with pytest.raises(DomainError, match="ya ha finalizado"):
         abtest_declare_winner(test=test, winner=variant, user=admin_user)
 
     test.refresh_from_db()
@@ -671,7 +671,7 @@ def test_the_admin_refuses_a_second_running_test_on_a_page(marketer: Any) -> Non
     response = client.post(url, data)
 
     assert response.status_code == 200
-    assert "already has a running A/B test" in response.content.decode()
+    assert "ya tiene una prueba A/B en curso" in response.content.decode()
     assert ABTest.objects.count() == 1
 
 
@@ -685,7 +685,7 @@ def test_the_admin_refuses_a_test_without_variants(marketer: Any) -> None:
     response = client.post(url, data)
 
     assert response.status_code == 200
-    assert "Add at least one variant to compare with the current page." in (
+    assert "Añade al menos una variante para compararla con la página actual." in (
         response.content.decode()
     )
     assert not ABTest.objects.exists()
