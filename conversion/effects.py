@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -34,7 +35,9 @@ def _email_language(submission: Submission) -> str:
     return language if language in site_languages else str(settings.LANGUAGE_CODE)
 
 
-def optin_email_send(submission: Submission) -> None:
+def optin_email_send(
+    submission: Submission, *, connection: BaseEmailBackend | None = None
+) -> None:
     """The double opt-in e-mail, in the submission's language, with the signed confirm link."""
     from conversion.downloads import download_max_age, download_url_for
     from conversion.services import _optin_max_age, optin_url
@@ -64,6 +67,7 @@ def optin_email_send(submission: Submission) -> None:
         message.attach_alternative(
             render_to_string("conversion/email/optin.html", context), "text/html"
         )
+    message.connection = connection
     message.send()
 
 
@@ -84,7 +88,9 @@ def submission_rows(submission: Submission) -> list[tuple[str, str]]:
     return rows
 
 
-def staff_notification_send(submission: Submission) -> None:
+def staff_notification_send(
+    submission: Submission, *, connection: BaseEmailBackend | None = None
+) -> None:
     """Tell the form's staff addresses about a submission (in the site's main language)."""
     form = submission.form
     with translation.override(settings.LANGUAGE_CODE):
@@ -105,6 +111,7 @@ def staff_notification_send(submission: Submission) -> None:
         message.attach_alternative(
             render_to_string("conversion/email/staff_notification.html", context), "text/html"
         )
+    message.connection = connection
     message.send()
 
 

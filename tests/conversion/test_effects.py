@@ -195,6 +195,67 @@ def test_the_sweeper_sends_what_a_broker_outage_left_pending(
     assert effects_sweep() == 0
 
 
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) counting connections and recipients."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.recipients: list[str] = []
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.recipients.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free port: the controller checks it by connecting
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.mark.django_db
+def test_the_sweeper_drains_every_batch_in_one_tick_over_one_smtp_connection_per_batch(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conversion import services
+
+    monkeypatch.setattr(services, "SWEEP_BATCH", 3)
+    form = newsletter_form()
+    for number in range(7):  # on-commit hooks never run here: as if the broker had been down
+        submit(form, email=f"vecina{number}@correo.example", boletin=True)
+    assert smtp_sink.recipients == []
+
+    assert effects_sweep() == 7
+
+    assert sorted(smtp_sink.recipients) == [f"vecina{n}@correo.example" for n in range(7)]
+    assert smtp_sink.connections == 3  # batches of 3, 3 and 1
+    assert not SideEffect.objects.exclude(status=SideEffect.Status.DONE).exists()
+    assert effects_sweep() == 0
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_optin_email(celery_worker_process: Any) -> None:
