@@ -57,7 +57,27 @@ class LabelledSplitDateTime(AdminSplitDateTime):
         self.widgets[1].attrs["aria-label"] = _("Time (HH:MM)")
 
 
-class ContentAdmin(TranslationAdmin):
+class ProseEditorNonceMixin:
+    """For admins with a prose editor: its inline import map runs by the CSP nonce."""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        nonce = getattr(request, "csp_nonce", None)
+        if nonce is not None:
+            context["media"] = Media.from_media(context["media"], nonce=nonce)
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
+
+
+class ContentAdmin(ProseEditorNonceMixin, TranslationAdmin):
     """Shared by every content type: workflow actions, audited saves, revisions."""
 
     change_form_template = "admin/content/change_form.html"
@@ -84,21 +104,6 @@ class ContentAdmin(TranslationAdmin):
         if obj is not None and obj.status == Status.PUBLISHED:
             return super().has_delete_permission(request, obj) and can_publish(request.user, obj)
         return super().has_delete_permission(request, obj)
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        # The prose editor needs an inline import map; the CSP lets it run by its nonce.
-        nonce = getattr(request, "csp_nonce", None)
-        if nonce is not None:
-            context["media"] = Media.from_media(context["media"], nonce=nonce)
-        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- Saving ------------------------------------------------------------------------------
 

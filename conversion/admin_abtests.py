@@ -14,13 +14,13 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from js_asset.media import Media
 from modeltranslation.admin import TranslationStackedInline
 
+from content.admin import ProseEditorNonceMixin
 from conversion.abtests import abtest_start
 from conversion.models import ABTest, LandingVariant
 from inbound.audit import audit_record
@@ -100,7 +100,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ABTest)
-class ABTestAdmin(admin.ModelAdmin):
+class ABTestAdmin(ProseEditorNonceMixin, admin.ModelAdmin):
     change_form_template = "admin/conversion/abtest/change_form.html"
     form = ABTestForm
     inlines = [LandingVariantInline]
@@ -142,21 +142,6 @@ class ABTestAdmin(admin.ModelAdmin):
             return "—"
         url = reverse("conversion_staff:abtest", kwargs={"pk": obj.pk})
         return format_html('<a href="{}">{}</a>', url, _("See the results"))
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        # The variants' body uses the prose editor, whose import map runs by the CSP nonce.
-        nonce = getattr(request, "csp_nonce", None)
-        if nonce is not None:
-            context["media"] = Media.from_media(context["media"], nonce=nonce)
-        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: ABTest, form: forms.Form, change: bool) -> None:
         # A new test is started with its variants in `save_related`, once they are known.
