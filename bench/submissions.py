@@ -13,7 +13,7 @@ Three load phases against one gunicorn (2 sync workers), each `--duration` secon
 each phase the bench counts the phase's `Submission` rows in the database; `lost` is accepted
 minus stored. Redis is a private `redis-server` on a free port without persistence, so stopping
 it never touches the machine's shared Redis; the Celery worker (with its beat, for the
-every-minute sweeper) and gunicorn both use it. E-mail goes to an SMTP sink on loopback run by
+outbox relay every 2 s) and gunicorn both use it. E-mail goes to an SMTP sink on loopback run by
 the bench, which records each recipient.
 """
 
@@ -263,7 +263,7 @@ def services(folder: Path) -> Iterator[tuple[PrivateRedis, Sink]]:
 
 @contextlib.contextmanager
 def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
-    """A worker on the three queues with an embedded beat (the every-minute outbox sweeper)."""
+    """A worker on the three queues with an embedded beat (the outbox relay, every 2 s)."""
     process = _popen(
         [
             sys.executable,

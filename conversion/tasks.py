@@ -1,4 +1,5 @@
-"""Celery tasks of `conversion`: send a submission's side effects, and the periodic sweeper."""
+"""Celery tasks of `conversion`: the outbox relay that sends submissions' side effects, and the
+tracking of anonymous touchpoints."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ from celery import shared_task
 from conversion import services
 
 
-# Named email_* so that CELERY_TASK_ROUTES puts it on the email queue.
-@shared_task(name="conversion.tasks.email_effects_process", queue="email")
-def effects_process(submission_id: int) -> int:
-    """Send the side effects of a submission just stored (retries are the outbox's)."""
-    return services.effects_process(submission_id)
-
-
 @shared_task(name="conversion.tasks.effects_sweep")
 def effects_sweep() -> int:
-    """Every minute: send due side effects, including those left by a broker outage."""
+    """Every 2 s: send the due side effects of submissions (the outbox relay), including
+    retries and whatever waited through a broker outage."""
     return services.effects_due()
 
 

@@ -305,11 +305,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "tracking", "expires": 60},
     },
     "conversion-effects-sweep": {
-        # Side effects of submissions (opt-in e-mail, staff notification, webhook) left pending
-        # by a broker outage or a failure, retried with backoff.
+        # The outbox relay: side effects of submissions (opt-in e-mail, staff notification,
+        # webhook), sent in batches within seconds of the commit, failures retried with backoff.
         "task": "conversion.tasks.effects_sweep",
-        "schedule": 60.0,
-        "options": {"queue": "default", "expires": 60},
+        "schedule": 2.0,
+        "options": {"queue": "email", "expires": 2},
     },
     "content-publish-due": {
         "task": "content.tasks.content_publish_due",

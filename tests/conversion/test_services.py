@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.utils import timezone
 
 from contacts.models import ConsentRecord, Contact, Subscription, Tombstone, Touchpoint
@@ -19,6 +19,7 @@ from conversion.services import (
     OptinLinkInvalid,
     contact_from_token,
     contact_token,
+    effects_due,
     optin_confirm,
     optin_read,
     optin_token,
@@ -193,16 +194,21 @@ def test_a_concurrent_twin_insert_returns_the_first_and_writes_nothing(
     assert Touchpoint.objects.filter(kind="form_submit").count() == 1
 
 
-def test_the_submission_stands_when_the_broker_is_down(
+def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_the_outbox(
     broker_down: None, django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     form = newsletter_form(notify_emails="prensa@villaclara.example")
     with django_capture_on_commit_callbacks(execute=True):
         submission, created = submit(form, email="ana@correo.example", boletin=True)
     assert created
-    assert "left for the sweeper, the broker is unavailable" in caplog.text
+    assert "broker" not in caplog.text  # the request never tried to publish
     assert Submission.objects.filter(pk=submission.pk).exists()
     assert set(submission.side_effects.values_list("status", flat=True)) == {"pending"}
+    assert mail.outbox == []
+
+    assert effects_due() == 2  # the relay, once beat's tick reaches a worker
+
+    assert len(mail.outbox) == 2
 
 
 # --- Double opt-in ------------------------------------------------------------------------------
