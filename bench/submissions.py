@@ -4,8 +4,12 @@ Three load phases against one gunicorn (2 sync workers), each `--duration` secon
 
 1. baseline: POST /bench/insert/, a view doing one INSERT behind the full middleware stack
    (routed only with BENCH_ENDPOINTS=1);
-2. submissions: valid submissions of a published double opt-in form, each with a new address;
-3. outage: the same load, with the bench's own Redis (broker and cache) stopped for the middle
+2. floor: the same valid submissions to /bench/form/<slug>/, the form page's own POST path
+   (`form_handle`: form lookup, rate limit, size and CSRF checks, validation, redirect) with the
+   submission's writes replaced by the baseline's one INSERT: the ceiling of any way of storing
+   a submission behind a Django form request (routed only with BENCH_ENDPOINTS=1);
+3. submissions: valid submissions of a published double opt-in form, each with a new address;
+4. outage: the same load, with the bench's own Redis (broker and cache) stopped for the middle
    `--outage` seconds; afterwards the bench waits until every opt-in e-mail of that phase has
    reached its SMTP sink (the outbox sweeper sends what the broker could not take).
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import http.client
 import json
 import multiprocessing
@@ -722,6 +727,12 @@ def measure(options: argparse.Namespace) -> Report:
             run = {"duration": options.duration, "connections": options.connections}
             baseline = post_load(generator, baseline_load, **run)
             _phase_line("baseline", baseline)
+            floor_load = dataclasses.replace(
+                form_load(base_url, form_path, f"b{run_id}-f-"),
+                url=f"{base_url}/bench/form/{FORM_SLUG}/",
+            )
+            floor = post_load(generator, floor_load, **run)
+            _phase_line("floor", floor)
             submissions = post_load(generator, form_load(base_url, form_path, main_prefix), **run)
             _phase_line("submissions", submissions)
             stored = _django_call(env, "submissions_count", prefix=main_prefix)["stored"]
@@ -767,6 +778,11 @@ def measure(options: argparse.Namespace) -> Report:
         "baseline_p99_ms": round(baseline.p99_ms, 2),
         "baseline_errors": baseline.errors + baseline.other,
         "vs_baseline": vs_baseline,
+        "floor_rps": round(floor.rps, 1),
+        "floor_p99_ms": round(floor.p99_ms, 2),
+        "floor_errors": floor.errors + floor.other,
+        "floor_vs_baseline": round(floor.rps / baseline.rps, 3) if baseline.rps else 0.0,
+        "submissions_vs_floor": round(submissions.rps / floor.rps, 3) if floor.rps else 0.0,
         "outage_rps": round(outage.rps, 1),
         "outage_p99_ms": round(outage.p99_ms, 2),
         "outage_requests": outage.requests,

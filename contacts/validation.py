@@ -116,6 +116,8 @@ def _clean_field(field: str, value: Any) -> Any:
 
 def properties_clean(values: Mapping[str, Any]) -> dict[str, Any]:
     """Custom property values typed by their ContactProperty; unknown keys are refused."""
+    if not values:
+        return {}
     definitions = {p.key: p for p in ContactProperty.objects.filter(key__in=list(values))}
     clean: dict[str, Any] = {}
     errors: list[str] = []

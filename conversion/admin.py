@@ -20,7 +20,8 @@ from conversion import admin_abtests  # noqa: F401 -- registers the A/B tests
 from conversion.admin_pages import ConversionRateColumn  # also registers pages and CTAs
 from conversion.embedding import api_url, embed_snippet
 from conversion.models import Form, FormField, SideEffect, Submission, SubmissionFile
-from conversion.services import effect_retry_now, form_version_bump
+from conversion.outbox import effect_retry_now
+from conversion.services import form_version_bump
 from inbound.audit import audit_record
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
@@ -53,7 +53,7 @@ from conversion.embedding import (
     form_token_check,
     origin_allowed,
 )
-from conversion.forms import STARTED_FIELD, UTM_FIELDS, CitizenForm, form_class_for
+from conversion.forms import STARTED_FIELD, UTM_FIELDS, CitizenForm, form_class_for, form_published
 from conversion.models import Form, FormField
 from conversion.serializers import (
     FormDefinitionSerializer,
@@ -149,13 +149,6 @@ def _errors(errors: Mapping[str, Any]) -> Response:
     return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def _published(slug: str) -> Form:
-    form = Form.objects.filter(slug=slug, status=Form.Status.PUBLISHED).first()
-    if form is None:
-        raise Http404
-    return form
-
-
 def _language(request: HttpRequest) -> tuple[str, bool]:
     """(language, understood): `?lang=` if given, else the browser's; Spanish by default."""
     codes = [code for code, _name in settings.LANGUAGES]
@@ -242,7 +235,7 @@ class FormDefinitionView(_PublicFormView):
             period=60,
         ):
             return _problem(_("Too many requests: wait a minute."), 429)
-        definition = _published(slug)
+        definition = form_published(slug)
         form_class = form_class_for(definition, language=self.language)
         data = form_definition(definition, form_class, language=self.language)
         return Response(FormDefinitionSerializer(data).data)
@@ -311,7 +304,7 @@ class FormSubmissionView(_PublicFormView):
                 ),
                 429,
             )
-        definition = _published(slug)
+        definition = form_published(slug)
         if _content_length(django_request) > int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0):
             return _problem(_("What you sent is larger than we can accept."), 413)
         if not origin_allowed(django_request, definition, required=False):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from contacts.models import ConsentRecord
 from contacts.selectors import may_email
 from conversion.models import FormField, Submission
+from inbound.lib.mailing import MessageTemplate, send_prepared
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 
@@ -36,11 +37,18 @@ def _email_language(submission: Submission) -> str:
 
 
 def optin_email_send(
-    submission: Submission, *, connection: BaseEmailBackend | None = None
+    submission: Submission,
+    *,
+    connection: BaseEmailBackend | None = None,
+    templates: dict[Any, Any] | None = None,
 ) -> None:
-    """The double opt-in e-mail, in the submission's language, with the signed confirm link."""
-    from conversion.downloads import download_max_age, download_url_for
-    from conversion.services import _optin_max_age, optin_url
+    """The double opt-in e-mail, in the submission's language, with the signed confirm link.
+
+    `templates` keeps the e-mail rendered once per form, language and page across a batch
+    (the outbox relay's): each copy differs only by its address and signed links.
+    """
+    from conversion.downloads import download_url_for
+    from conversion.services import optin_url
 
     contact = submission.contact
     if contact is None or not contact.email:
@@ -49,26 +57,48 @@ def optin_email_send(
     if not permission:
         raise NotSendable(f"may not email: {permission.reason}")
     language = _email_language(submission)
+    download_url = download_url_for(submission, absolute=True)
+    page = submission.landing_page
+    key = (
+        "optin",
+        submission.form_id,
+        submission.form.updated_at,
+        language,
+        page.pk if page is not None else None,
+        page.updated_at if page is not None else None,
+        download_url is not None,
+    )
+    cache = templates if templates is not None else {}
+    template = cache.get(key)
+    if template is None:
+        template = _optin_template(submission, language, with_download=bool(download_url))
+        cache[key] = template
+    values = {"url": optin_url(submission), "download_url": download_url or ""}
+    send_prepared(template.message(to=contact.email, values=values), connection)
+
+
+def _optin_template(
+    submission: Submission, language: str, *, with_download: bool
+) -> MessageTemplate:
+    from conversion.downloads import download_max_age
+    from conversion.services import _optin_max_age
+
+    template = MessageTemplate(slots=("url", "download_url"))
     with translation.override(language):
         context = {
-            "url": optin_url(submission),
+            "url": template.slot("url"),
             "form_title": submission.form.title,
             "institution": settings.INSTITUTION,
             "max_age_days": _optin_max_age().days,
-            "download_url": download_url_for(submission, absolute=True),
+            "download_url": template.slot("download_url") if with_download else None,
             "document_title": getattr(submission.landing_page, "gated_asset_title", ""),
             "download_max_age_hours": int(download_max_age().total_seconds() // 3600),
         }
-        message = EmailMultiAlternatives(
+        return template.build(
             subject=f"{_('Confirm your subscription')} · {settings.INSTITUTION['name']}",
-            body=render_to_string("conversion/email/optin.txt", context),
-            to=[contact.email],
+            text=render_to_string("conversion/email/optin.txt", context),
+            html=render_to_string("conversion/email/optin.html", context),
         )
-        message.attach_alternative(
-            render_to_string("conversion/email/optin.html", context), "text/html"
-        )
-    message.connection = connection
-    message.send()
 
 
 def submission_rows(submission: Submission) -> list[tuple[str, str]]:

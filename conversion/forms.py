@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -270,6 +271,29 @@ def form_fields(form: FormModel) -> list[FormField]:
     fields = list(FormField.objects.filter(form_id=form.pk).order_by("order", "id"))
     _FIELDS[form.pk] = (key, fields)
     return fields
+
+
+# Per process: slug -> the published Form. Loading one costs ~80 columns of translated texts;
+# each use checks a small row (id, updated_at, version) instead, and any change moves updated_at.
+_PUBLISHED: dict[str, tuple[tuple[int, Any, int], FormModel]] = {}
+
+
+def form_published(slug: str) -> FormModel:
+    """The published form with this slug (Http404 if none), loaded once per process while it is
+    unchanged. Callers must not modify it: the process's later requests share it."""
+    row = (
+        FormModel.objects.filter(slug=slug, status=FormModel.Status.PUBLISHED)
+        .values_list("pk", "updated_at", "version")
+        .first()
+    )
+    if row is None:
+        raise Http404("No published form has this address.")
+    cached = _PUBLISHED.get(slug)
+    if cached is not None and cached[0] == row:
+        return cached[1]
+    form = FormModel.objects.get(pk=row[0])
+    _PUBLISHED[slug] = ((form.pk, form.updated_at, form.version), form)
+    return form
 
 
 def visible_fields(form: FormModel, *, known: Mapping[str, Any] | None = None) -> list[FormField]:

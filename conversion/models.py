@@ -429,6 +429,9 @@ class SideEffect(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # A relay's lease on the row while it sends (`effects_claim`); a relay that died leaves it
+    # to expire, and the next relay takes the row again.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("side effect")

@@ -1,8 +1,8 @@
-"""Writes of `conversion`: a submission in one transaction, then its side effects (outbox).
+"""Writes of `conversion`: a submission in one transaction, the opt-in and recognition tokens.
 
 A submission is never lost: the Submission, the contact, consents, subscriptions, the
 touchpoint and the SideEffect rows commit together. The e-mails and the webhook are sent after
-commit from the outbox, by a task or, when the broker was down, by the periodic sweeper.
+commit by the outbox relay (`conversion.outbox`).
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.conf import settings
-from django.core import mail, signing
+from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,8 +36,6 @@ from conversion.models import (
     SubmissionFile,
 )
 from inbound.lib.errors import DomainError
-
-logger = logging.getLogger(__name__)
 
 OPTIN_SALT = "conversion.optin"
 CONTACT_SALT = "conversion.contact"
@@ -202,7 +197,8 @@ def submission_create(
         effects.append(SideEffect.Kind.STAFF_NOTIFICATION)
     if form.webhook_url:
         effects.append(SideEffect.Kind.WEBHOOK)
-    # The outbox: the relay (`effects_due`, every 2 s from beat) sends them once this commits.
+    # The outbox: the relay (`outbox.effects_due`, every 2 s from beat) sends them once this
+    # commits.
     # The request never talks to the broker, so a broker outage cannot slow or fail it.
     SideEffect.objects.bulk_create(
         [SideEffect(submission=submission, kind=kind, next_attempt_at=now) for kind in effects]
@@ -446,144 +442,3 @@ def contact_from_token(token: str) -> Contact | None:
     if contact is None or not contact.email or payload.get("e") != _fingerprint(contact):
         return None
     return contact
-
-
-# --- The outbox ---------------------------------------------------------------------------------
-
-
-MAX_ATTEMPTS = 6
-
-
-# A sweep drains everything due in batches, within this budget (beat ticks every 2 s; a tick
-# that finds a sweep still running competes for rows, never for the same row).
-SWEEP_BATCH = 500
-SWEEP_BUDGET_SECONDS = 20.0
-
-
-def effects_due(now: dt.datetime | None = None) -> int:
-    """Send every pending side effect whose time has come; returns how many were sent.
-
-    Batches share one SMTP connection (a new one per message would cost more than the
-    message); a failure closes it and the next message opens another.
-    """
-    now = now or timezone.now()
-    started = time.monotonic()
-    sent = 0
-    tried: set[int] = set()
-    while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
-        ids = list(
-            SideEffect.objects.filter(status=SideEffect.Status.PENDING, next_attempt_at__lte=now)
-            .exclude(pk__in=tried)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if not ids:
-            break
-        tried.update(ids)
-        with mail.get_connection() as connection:
-            sent += sum(_effect_run(pk, now=now, connection=connection) for pk in ids)
-    return sent
-
-
-def effects_process(submission_id: int) -> int:
-    """Send the due side effects of one submission (right after it was stored)."""
-    now = timezone.now()
-    ids = list(
-        SideEffect.objects.filter(
-            submission_id=submission_id,
-            status=SideEffect.Status.PENDING,
-            next_attempt_at__lte=now,
-        ).values_list("pk", flat=True)
-    )
-    return sum(_effect_run(pk, now=now) for pk in ids)
-
-
-def effect_retry_now(effects: Any) -> int:
-    """Staff asked to retry: failed or waiting rows become due now."""
-    return effects.filter(~Q(status=SideEffect.Status.DONE)).update(
-        status=SideEffect.Status.PENDING, next_attempt_at=timezone.now()
-    )
-
-
-def _effect_run(
-    effect_id: int, *, now: dt.datetime, connection: BaseEmailBackend | None = None
-) -> bool:
-    """Send one side effect under a row lock; True when it was sent.
-
-    The row is locked (skip_locked: a worker and the sweeper never take the same row) and marked
-    DONE in the transaction that sent it. E-mails are sent once; a webhook may arrive twice if the
-    database fails right after the receiver answered (at least once: receivers deduplicate by
-    the submission id in the body).
-    """
-    with transaction.atomic():
-        effect = (
-            SideEffect.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("submission__form", "submission__contact")
-            .filter(pk=effect_id, status=SideEffect.Status.PENDING, next_attempt_at__lte=now)
-            .first()
-        )
-        if effect is None:
-            return False
-        try:
-            SENDERS[effect.kind](effect.submission, connection)
-        except Exception as error:
-            if connection is not None:
-                connection.close()  # maybe broken: the next message opens a new one
-            _effect_failed(effect, error, now=now)
-            return False
-        effect.status = SideEffect.Status.DONE
-        effect.attempts += 1
-        effect.done_at = timezone.now()
-        effect.last_error = ""
-        effect.save(update_fields=["status", "attempts", "done_at", "last_error"])
-        return True
-
-
-def _effect_failed(effect: SideEffect, error: Exception, *, now: dt.datetime) -> None:
-    effect.attempts += 1
-    effect.last_error = f"{type(error).__name__}: {error}"[:500]
-    if effect.attempts >= MAX_ATTEMPTS:
-        effect.status = SideEffect.Status.FAILED
-        logger.error(
-            "side effect %s (%s, submission %s) failed for good: %s",
-            effect.pk,
-            effect.kind,
-            effect.submission_id,
-            effect.last_error,
-        )
-    else:
-        # 1, 2, 4, 8, 16 minutes between attempts.
-        effect.next_attempt_at = now + dt.timedelta(minutes=2 ** (effect.attempts - 1))
-        logger.warning(
-            "side effect %s (%s) attempt %s failed: %s",
-            effect.pk,
-            effect.kind,
-            effect.attempts,
-            effect.last_error,
-        )
-    effect.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-
-
-def _send_optin(submission: Submission, connection: BaseEmailBackend | None) -> None:
-    from conversion.effects import optin_email_send
-
-    optin_email_send(submission, connection=connection)
-
-
-def _send_staff(submission: Submission, connection: BaseEmailBackend | None) -> None:
-    from conversion.effects import staff_notification_send
-
-    staff_notification_send(submission, connection=connection)
-
-
-def _send_webhook(submission: Submission, connection: BaseEmailBackend | None) -> None:
-    from conversion.effects import webhook_send
-
-    webhook_send(submission)
-
-
-SENDERS: dict[str, Callable[[Submission, BaseEmailBackend | None], None]] = {
-    SideEffect.Kind.OPTIN_EMAIL: _send_optin,
-    SideEffect.Kind.STAFF_NOTIFICATION: _send_staff,
-    SideEffect.Kind.WEBHOOK: _send_webhook,
-}

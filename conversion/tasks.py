@@ -7,14 +7,14 @@ from typing import Any
 
 from celery import shared_task
 
-from conversion import services
+from conversion import outbox
 
 
 @shared_task(name="conversion.tasks.effects_sweep")
 def effects_sweep() -> int:
     """Every 2 s: send the due side effects of submissions (the outbox relay), including
     retries and whatever waited through a broker outage."""
-    return services.effects_due()
+    return outbox.effects_due()
 
 
 @shared_task(name="conversion.tasks.tracking_touchpoint_record")

@@ -37,6 +37,7 @@ from conversion.forms import (
     contact_known_values,
     form_class_for,
     form_fields,
+    form_published,
 )
 from conversion.models import Form, FormField, LandingPage, LandingVariant, Submission
 from conversion.tracking import touchpoint_enqueue
@@ -176,6 +177,7 @@ FormRenderer = Callable[[CitizenForm, int], HttpResponse]
 AfterSending = Callable[[Submission | None], HttpResponse]
 # Proves a POST comes from a page we served: an answer refusing it, or None to go on.
 Guard = Callable[[], HttpResponse | None]
+Store = Callable[..., tuple[Submission, bool]]
 
 
 def form_handle(
@@ -188,6 +190,7 @@ def form_handle(
     variant: LandingVariant | None = None,
     guard: Guard | None = None,
     cookies: bool = True,
+    store: Store | None = None,
 ) -> HttpResponse:
     """The citizen's form on any page that shows it (its own page, a landing page).
 
@@ -196,6 +199,7 @@ def form_handle(
     answers a stored submission (None for a bot caught by the honeypot: it must look alike).
     `guard` replaces Django's CSRF check (a form framed on another site gets no CSRF cookie:
     conversion.views_embed); `cookies=False` neither reads nor sets the recognition cookie.
+    `store` replaces `services.submission_create` (the bench's floor: everything but the writes).
     """
     contact = _recognised_contact(request) if cookies else None
     known = contact_known_values(contact) if contact is not None else None
@@ -221,7 +225,7 @@ def form_handle(
     if not form.is_valid():
         return render_form(form, 400)
     try:
-        submission, _created = services.submission_create(
+        submission, _created = (store or services.submission_create)(
             form=definition,
             cleaned=form.cleaned_data,
             files=request.FILES,
@@ -260,7 +264,7 @@ def form_handle(
 @csrf_exempt  # checked by hand in the view, after the cheaper rate and size checks
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    definition = get_object_or_404(Form, slug=slug, status=Form.Status.PUBLISHED)
+    definition = form_published(slug)
     response = form_handle(
         request,
         definition,
@@ -274,7 +278,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def form_thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    definition = get_object_or_404(Form, slug=slug, status=Form.Status.PUBLISHED)
+    definition = form_published(slug)
     return _private(render(request, "conversion/thanks.html", {"definition": definition}))
 
 

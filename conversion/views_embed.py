@@ -20,7 +20,7 @@ validation, idempotent `submission_create`), with two differences that the frame
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -35,7 +35,7 @@ from conversion.embedding import (
     form_token_check,
     origin_allowed,
 )
-from conversion.forms import HONEYPOT_FIELD, STARTED_FIELD, CitizenForm
+from conversion.forms import HONEYPOT_FIELD, STARTED_FIELD, CitizenForm, form_published
 from conversion.models import Form
 from conversion.tracking import touchpoint_enqueue
 from conversion.views import form_handle
@@ -160,7 +160,7 @@ def _in_frame(request: HttpRequest, definition: Form, response: HttpResponse) ->
 @xframe_options_exempt  # framing is ruled by frame-ancestors, which can name the listed sites
 @require_http_methods(["GET", "POST"])
 def form_embed(request: HttpRequest, slug: str) -> HttpResponse:
-    definition = get_object_or_404(Form, slug=slug, status=Form.Status.PUBLISHED)
+    definition = form_published(slug)
     if not definition.embed_origin_list:
         raise Http404
     response = form_handle(

@@ -47,9 +47,13 @@ urlpatterns += i18n_patterns(
 )
 
 if getattr(settings, "BENCH_ENDPOINTS", False):  # `python -m bench submissions` only
+    from conversion import views_bench
     from inbound import bench_views
 
-    urlpatterns += [path("bench/insert/", bench_views.bench_insert, name="bench-insert")]
+    urlpatterns += [
+        path("bench/insert/", bench_views.bench_insert, name="bench-insert"),
+        path("bench/form/<slug:slug>/", views_bench.bench_form_floor, name="bench-form-floor"),
+    ]
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -38,6 +38,8 @@ def test_submissions_bench_prints_one_json_line_with_figures_and_targets() -> No
     assert report["stored"] >= report["accepted"]
     assert report["lost"] == 0
     assert report["baseline_rps"] > 0
+    assert report["floor_rps"] > 0 and report["floor_errors"] == 0
+    assert report["submissions_vs_floor"] > 0
     assert report["submissions_p99_ms"] >= report["submissions_p50_ms"] > 0
     for name in ("outage_accepted", "outage_stored", "outage_optin_emails"):
         assert isinstance(report[name], int), name

@@ -3,6 +3,9 @@ the sweeper after a broker outage, and a real worker sending the opt-in."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import email.utils
 import hashlib
 import hmac
 import json
@@ -21,7 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
-from conversion.services import effects_due, effects_process, submission_create
+from conversion.outbox import effects_due, effects_process
+from conversion.services import optin_read, submission_create
 from conversion.tasks import effects_sweep
 from tests.contacts.factories import TopicFactory
 from tests.conversion.factories import newsletter_form
@@ -196,11 +200,12 @@ def test_the_sweeper_sends_what_a_broker_outage_left_pending(
 
 
 class SmtpSink:
-    """A real SMTP server on loopback (aiosmtpd) counting connections and recipients."""
+    """A real SMTP server on loopback (aiosmtpd) counting connections and keeping what came."""
 
     def __init__(self) -> None:
         self.connections = 0
         self.recipients: list[str] = []
+        self.messages: list[bytes] = []
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -211,6 +216,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.recipients.extend(envelope.rcpt_tos)
+        self.messages.append(envelope.original_content)
         return "250 OK"
 
 
@@ -237,12 +243,12 @@ def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
 
 
 @pytest.mark.django_db
-def test_the_sweeper_drains_every_batch_in_one_tick_over_one_smtp_connection_per_batch(
+def test_the_sweeper_drains_every_batch_in_one_tick_over_one_smtp_connection(
     smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conversion import services
+    from conversion import outbox
 
-    monkeypatch.setattr(services, "SWEEP_BATCH", 3)
+    monkeypatch.setattr(outbox, "SWEEP_BATCH", 3)
     form = newsletter_form()
     for number in range(7):  # on-commit hooks never run here: as if the broker had been down
         submit(form, email=f"vecina{number}@correo.example", boletin=True)
@@ -251,9 +257,55 @@ def test_the_sweeper_drains_every_batch_in_one_tick_over_one_smtp_connection_per
     assert effects_sweep() == 7
 
     assert sorted(smtp_sink.recipients) == [f"vecina{n}@correo.example" for n in range(7)]
-    assert smtp_sink.connections == 3  # batches of 3, 3 and 1
+    assert smtp_sink.connections == 1  # batches of 3, 3 and 1 share the sweep's connection
     assert not SideEffect.objects.exclude(status=SideEffect.Status.DONE).exists()
     assert effects_sweep() == 0
+
+
+@pytest.mark.django_db
+def test_each_citizen_gets_a_whole_message_of_their_own_over_smtp(
+    smtp_sink: SmtpSink, client: Any
+) -> None:
+    """The relay renders a form's opt-in once per language and joins each copy's bytes: every
+    copy must still be a complete message with its own address, Message-ID and links."""
+    TopicFactory(slug="movilidad")
+    form = newsletter_form()
+    citizens = [("es", "lucia@correo.example"), ("en", "ana@correo.example")]
+    citizens += [("es", "nuria@cañada.example")]  # an IDN address: left to Django
+    submissions = {
+        address: submit(form, language=language, email=address, temas=["movilidad"], boletin=True)
+        for language, address in citizens
+    }
+
+    assert effects_sweep() == 3
+
+    def on_the_wire(address: str) -> str:  # the domain as DNS knows it (IDNA)
+        local, domain = address.split("@")
+        return f"{local}@{domain.encode('idna').decode()}"
+
+    parsed = [email.message_from_bytes(m, policy=email.policy.default) for m in smtp_sink.messages]
+    sent_to = {on_the_wire(address): address for _language, address in citizens}
+    assert sorted(str(m["To"]) for m in parsed) == sorted(sent_to)
+    assert len({m["Message-ID"] for m in parsed}) == 3
+    for message in parsed:
+        assert email.utils.parsedate_to_datetime(str(message["Date"])) is not None
+        address = sent_to[str(message["To"])]
+        language = {a: lang for lang, a in citizens}[address]
+        subject = "Confirma tu suscripción" if language == "es" else "Confirm your subscription"
+        assert str(message["Subject"]).strip().startswith(subject)
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        link = next(word for word in text.split() if word.startswith(settings.SITE_URL))
+        token = link.rstrip("/").rsplit("/", 1)[1]
+        assert optin_read(token) == submissions[address]  # this citizen's own signed link
+        assert f'href="{link}"' in html and f'lang="{language}"' in html
+        page = client.get(link.removeprefix(settings.SITE_URL))
+        assert page.status_code == 200
+        assert (
+            "Yes, confirm my subscription" in page.content.decode()
+            if language == "en"
+            else "Sí, confirmar mi suscripción" in page.content.decode()
+        )
 
 
 @pytest.mark.worker

@@ -14,12 +14,12 @@ from contacts.models import ConsentRecord, Contact, Subscription, Tombstone, Tou
 from contacts.validation import email_hash
 from conversion import services
 from conversion.models import SideEffect, Submission
+from conversion.outbox import effects_due
 from conversion.services import (
     OptinLinkExpired,
     OptinLinkInvalid,
     contact_from_token,
     contact_token,
-    effects_due,
     optin_confirm,
     optin_read,
     optin_token,

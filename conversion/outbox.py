@@ -1,0 +1,194 @@
+"""The outbox relay: the side effects of submissions, sent after the submission committed.
+
+`submission_create` writes a `SideEffect` row per e-mail or webhook in the submission's own
+transaction; beat runs `effects_due` every 2 s on the `email` queue. The request never talks to
+the broker, so a broker outage can neither slow nor fail a submission: the rows wait.
+
+How a relay takes rows: `effects_claim` leases a batch (`claimed_until`) under
+`SELECT … FOR UPDATE SKIP LOCKED` and commits the lease before anything is sent, so two relays
+never take the same row. Each row is marked done in its own short statement right after it was
+sent: a relay killed mid-batch loses nothing (its lease expires and another relay takes the
+rest) and sends at most the message in flight twice. A failure is recorded on the row and
+retried with backoff, then marked FAILED; it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from conversion.models import SideEffect, Submission
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+# A sweep drains everything due in batches, within this budget (beat ticks every 2 s; a tick
+# that finds a sweep still running takes other rows, never the same ones).
+SWEEP_BATCH = 500
+SWEEP_BUDGET_SECONDS = 20.0
+# Longer than any batch takes to send: a lease only ever expires when its relay died.
+LEASE = dt.timedelta(minutes=5)
+
+# Per batch, whatever a sender renders once for many rows (e-mail templates by group).
+BatchCache = dict[Any, Any]
+Sender = Callable[[Submission, BaseEmailBackend | None, BatchCache], None]
+
+
+def effects_claim(*, now: dt.datetime, limit: int, submission_id: int | None = None) -> list[int]:
+    """Lease up to `limit` due side effects to this relay; returns their ids, oldest first."""
+    clock = timezone.now()
+    due = SideEffect.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=clock),
+        status=SideEffect.Status.PENDING,
+        next_attempt_at__lte=now,
+    )
+    if submission_id is not None:
+        due = due.filter(submission_id=submission_id)
+    with transaction.atomic():
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            SideEffect.objects.filter(pk__in=ids).update(claimed_until=clock + LEASE)
+    return ids
+
+
+def effects_due(now: dt.datetime | None = None) -> int:
+    """Send every pending side effect whose time has come; returns how many were sent.
+
+    One SMTP connection serves the whole sweep, opened at the first message (most ticks find
+    nothing); a failure closes it and the next message opens another.
+    """
+    now = now or timezone.now()
+    started = time.monotonic()
+    sent = 0
+    backend = mail.get_connection()
+    try:
+        while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
+            ids = effects_claim(now=now, limit=SWEEP_BATCH)
+            if not ids:
+                break
+            sent += effects_send(ids, now=now, connection=backend)
+    finally:
+        backend.close()
+    return sent
+
+
+def effects_process(submission_id: int) -> int:
+    """Send the due side effects of one submission now; returns how many were sent."""
+    now = timezone.now()
+    ids = effects_claim(now=now, limit=len(SideEffect.Kind), submission_id=submission_id)
+    return effects_send(ids, now=now) if ids else 0
+
+
+def effects_send(
+    ids: list[int], *, now: dt.datetime, connection: BaseEmailBackend | None = None
+) -> int:
+    """Send the leased side effects `ids`; returns how many were sent."""
+    effects = (
+        SideEffect.objects.filter(pk__in=ids)
+        .select_related("submission__form", "submission__contact", "submission__landing_page")
+        .order_by("next_attempt_at", "pk")
+    )
+    cache: BatchCache = {}
+    sent = 0
+    for effect in effects:
+        try:
+            SENDERS[effect.kind](effect.submission, connection, cache)
+        except Exception as error:  # any failure is recorded on the row and retried
+            if connection is not None:
+                connection.close()  # maybe broken: the next message opens a new one
+            _effect_failed(effect, error, now=now)
+            continue
+        _effect_done(effect.pk)
+        sent += 1
+    return sent
+
+
+def effect_retry_now(effects: QuerySet[SideEffect]) -> int:
+    """Staff asked to retry: failed or waiting rows become due now."""
+    return effects.filter(~Q(status=SideEffect.Status.DONE)).update(
+        status=SideEffect.Status.PENDING, next_attempt_at=timezone.now()
+    )
+
+
+def _effect_done(effect_id: int) -> None:
+    # One plain statement, committed at once: this row is never sent again, whatever happens
+    # to the rest of the batch. (The ORM's UPDATE costs ten times more Python here.)
+    table = connection.ops.quote_name(SideEffect._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, done_at = %s, "  # noqa: S608 (the table name is ours)
+            "last_error = '', claimed_until = NULL WHERE id = %s",
+            [SideEffect.Status.DONE, timezone.now(), effect_id],
+        )
+
+
+def _effect_failed(effect: SideEffect, error: Exception, *, now: dt.datetime) -> None:
+    effect.attempts += 1
+    effect.last_error = f"{type(error).__name__}: {error}"[:500]
+    effect.claimed_until = None
+    if effect.attempts >= MAX_ATTEMPTS:
+        effect.status = SideEffect.Status.FAILED
+        logger.error(
+            "side effect %s (%s, submission %s) failed for good: %s",
+            effect.pk,
+            effect.kind,
+            effect.submission_id,
+            effect.last_error,
+        )
+    else:
+        # 1, 2, 4, 8, 16 minutes between attempts.
+        effect.next_attempt_at = now + dt.timedelta(minutes=2 ** (effect.attempts - 1))
+        logger.warning(
+            "side effect %s (%s) attempt %s failed: %s",
+            effect.pk,
+            effect.kind,
+            effect.attempts,
+            effect.last_error,
+        )
+    effect.save(
+        update_fields=["attempts", "last_error", "status", "next_attempt_at", "claimed_until"]
+    )
+
+
+def _send_optin(
+    submission: Submission, connection: BaseEmailBackend | None, cache: BatchCache
+) -> None:
+    from conversion.effects import optin_email_send
+
+    optin_email_send(submission, connection=connection, templates=cache)
+
+
+def _send_staff(
+    submission: Submission, connection: BaseEmailBackend | None, cache: BatchCache
+) -> None:
+    from conversion.effects import staff_notification_send
+
+    staff_notification_send(submission, connection=connection)
+
+
+def _send_webhook(
+    submission: Submission, connection: BaseEmailBackend | None, cache: BatchCache
+) -> None:
+    from conversion.effects import webhook_send
+
+    webhook_send(submission)
+
+
+SENDERS: dict[str, Sender] = {
+    SideEffect.Kind.OPTIN_EMAIL: _send_optin,
+    SideEffect.Kind.STAFF_NOTIFICATION: _send_staff,
+    SideEffect.Kind.WEBHOOK: _send_webhook,
+}
