@@ -7,6 +7,9 @@
   writes are dropped and counters start again (`incr` raises ValueError, as for a missing key),
   so public pages are rendered, rate limits let citizens through and form submissions are stored
   instead of answering 500. Each failure is logged (at most once per minute per process).
+- `incr_window` counts in a fixed window in one round trip (a Lua INCR that sets the expiry on
+  the first hit); Django's `add` + `incr` take three (`incr` checks the key exists first), and
+  every public POST is rate-limited.
 """
 
 from __future__ import annotations
@@ -86,3 +89,27 @@ class ReusedClientRedisCache(RedisCache):
     has_key = _fail_open("has_key", lambda *args, **kwargs: False)
     incr = _fail_open("incr", _missing_counter)
     decr = _fail_open("decr", _missing_counter)
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Add one to a counter that expires `timeout` seconds after its first hit; its value.
+
+        Fails open: 1 when Redis cannot be reached, so a limit never locks citizens out.
+        """
+        try:
+            client = self._cache.get_client(key, write=True)
+            script = self._window_script
+            if script is None:
+                script = self._window_script = client.register_script(_WINDOW_SCRIPT)
+            return int(script(keys=[self.make_and_validate_key(key)], args=[timeout]))
+        except CACHE_ERRORS as error:
+            _unavailable("incr_window", error)
+            return 1
+
+    _window_script: Any = None
+
+
+_WINDOW_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""

@@ -2,8 +2,9 @@
 
 A fixed window per client: the first hit starts it, and the count resets when it expires.
 Good enough to stop one client hammering an expensive page; not a quota system. Counting in
-the cache keeps it cheap (one `add` and one `incr`) and shared between web processes when the
-cache is Redis. No raw IP address is stored (`inbound.lib.privacy.request_ip_hash`).
+the cache keeps it cheap (one round trip with Redis: `ReusedClientRedisCache.incr_window`;
+`add` and `incr` elsewhere) and shared between web processes when the cache is Redis. No raw
+IP address is stored (`inbound.lib.privacy.request_ip_hash`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ def rate_limit_hit(*, request: HttpRequest, scope: str, limit: int, period: int)
     """Count one hit from this client for `scope`; True once it is over `limit` per `period`
     seconds (clients without a known address share one counter)."""
     key = f"ratelimit:{scope}:{request_ip_hash(request) or 'unknown'}"
+    incr_window = getattr(cache, "incr_window", None)
+    if incr_window is not None:
+        return int(incr_window(key, period)) > limit
     cache.add(key, 0, timeout=period)
     try:
         count = cache.incr(key)

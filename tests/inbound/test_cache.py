@@ -80,3 +80,26 @@ def test_pages_rendered_while_the_cache_is_down_are_not_kept(client: Any) -> Non
     assert pagecache._local_pages == {}
     assert client.get("/es/accesibilidad/").status_code == 200
     assert len(pagecache._local_pages) == 1
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (CI sets it)")
+def test_a_window_counter_counts_in_one_window_and_expires_with_it() -> None:
+    cache = caches["default"]
+    assert isinstance(cache, ReusedClientRedisCache)
+    cache.delete("inbound:test:window")
+
+    assert [cache.incr_window("inbound:test:window", 60) for _ in range(3)] == [1, 2, 3]
+
+    ttl = cache._cache.get_client().ttl(cache.make_key("inbound:test:window"))
+    assert 0 < ttl <= 60  # set by the first hit, not pushed back by the later ones
+    cache.delete("inbound:test:window")
+    assert cache.incr_window("inbound:test:window", 60) == 1
+
+
+def test_a_window_counter_fails_open_when_redis_is_down() -> None:
+    from django.test import override_settings
+
+    with override_settings(CACHES=REFUSED_REDIS):
+        cache = caches["default"]
+        assert isinstance(cache, ReusedClientRedisCache)
+        assert cache.incr_window("inbound:test:down", 60) == 1
