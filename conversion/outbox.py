@@ -4,8 +4,8 @@
 transaction; beat runs `effects_due` every 2 s on the `email` queue. The request never talks to
 the broker, so a broker outage can neither slow nor fail a submission: the rows wait.
 
-How a relay takes rows: `effects_claim` leases a batch (`claimed_until`) under
-`SELECT … FOR UPDATE SKIP LOCKED` and commits the lease before anything is sent, so two relays
+How a relay takes rows: `effects_claim` leases a batch (`inbound.lib.leases`: `claimed_until`
+under `SELECT … FOR UPDATE SKIP LOCKED`, committed before anything is sent), so two relays
 never take the same row. Each row is marked done in its own short statement right after it was
 sent: a relay killed mid-batch loses nothing (its lease expires and another relay takes the
 rest) and sends at most the message in flight twice. A failure is recorded on the row and
@@ -22,11 +22,12 @@ from typing import Any
 
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
+from inbound.lib.leases import lease_claim
 
 logger = logging.getLogger(__name__)
 
@@ -45,23 +46,10 @@ Sender = Callable[[Submission, BaseEmailBackend | None, BatchCache], None]
 
 def effects_claim(*, now: dt.datetime, limit: int, submission_id: int | None = None) -> list[int]:
     """Lease up to `limit` due side effects to this relay; returns their ids, oldest first."""
-    clock = timezone.now()
-    due = SideEffect.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=clock),
-        status=SideEffect.Status.PENDING,
-        next_attempt_at__lte=now,
-    )
+    due = SideEffect.objects.filter(status=SideEffect.Status.PENDING, next_attempt_at__lte=now)
     if submission_id is not None:
         due = due.filter(submission_id=submission_id)
-    with transaction.atomic():
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            SideEffect.objects.filter(pk__in=ids).update(claimed_until=clock + LEASE)
-    return ids
+    return lease_claim(due, limit=limit, lease=LEASE, order_by=("next_attempt_at", "pk"))
 
 
 def effects_due(now: dt.datetime | None = None) -> int:

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "contacts",
     "content",
     "conversion",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,13 @@ CELERY_BEAT_SCHEDULE = {
         # The outbox relay: side effects of submissions (opt-in e-mail, staff notification,
         # webhook), sent in batches within seconds of the commit, failures retried with backoff.
         "task": "conversion.tasks.effects_sweep",
+        "schedule": 2.0,
+        "options": {"queue": "email", "expires": 2},
+    },
+    "campaigns-send-due": {
+        # The sending engine: starts scheduled campaigns and sends the due deliveries of those
+        # being sent, in leased chunks (campaigns.sending).
+        "task": "campaigns.tasks.send_due",
         "schedule": 2.0,
         "options": {"queue": "email", "expires": 2},
     },

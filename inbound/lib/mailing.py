@@ -10,7 +10,8 @@ The copy is a real `EmailMultiAlternatives` (its `to`, `body` and alternatives h
 so every backend can send it; `send_prepared()` hands the SMTP backend the joined bytes directly.
 Whenever the fast path can't be proven right, the message falls back to Django's own assembly:
 a slot that the encoder split or escaped, an address that needs encoding (IDN, a display name),
-a value with characters HTML or a header would change.
+a value with a line break or long enough to break the 998-byte line limit, a header value that
+is not plain URL characters. Body slots take any text: the caller escapes what goes into HTML.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 
-# Characters that HTML escaping, quoted-printable and header folding all leave alone.
+# What a header slot may hold: characters header folding and encoding leave alone.
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%]*")
+_LINE_LIMIT = 998  # RFC 5322, in bytes, without CRLF
 _SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 # Header slots every copy fills itself.
@@ -43,13 +45,18 @@ class MessageTemplate:
     build the template with the rendered strings and the slot names used.
     """
 
-    def __init__(self, slots: Sequence[str]) -> None:
+    def __init__(self, slots: Sequence[str], header_slots: Sequence[str] = ()) -> None:
         nonce = secrets.token_hex(6)
-        self._placeholders = {name: f"inbound-slot-{name}-{nonce}" for name in slots}
+        # A body slot ends in a non-ASCII character: every part holding one is sent 8bit, so a
+        # recipient's value in any script can be joined in as UTF-8 bytes.
+        self._placeholders = {name: f"inbound-slot-{name}-{nonce}\u00b7" for name in slots}
+        self._placeholders |= {name: f"inbound-slot-{name}-{nonce}" for name in header_slots}
+        self._ascii_slots = set(header_slots)
         self._header_slots = {
             name: f"inbound-slot-{name}-{nonce}" for name in (TO, MESSAGE_ID, DATE)
         }
         self._parts: list[bytes | str] | None = None
+        self._longest_line = 0
         self.subject = self.text = self.html = ""
         self.from_email = ""
         self.headers: dict[str, str] = {}
@@ -85,7 +92,9 @@ class MessageTemplate:
         if html:
             probe.attach_alternative(html, "text/html")
         raw = probe.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]  # Django's own
-        self._parts = self._split(raw, expected=subject + text + (html or ""))
+        expected = subject + text + (html or "") + "".join(self.headers.values())
+        self._parts = self._split(raw, expected=expected)
+        self._longest_line = max(len(line) for line in raw.split(b"\r\n"))
         return self
 
     def _split(self, raw: bytes, *, expected: str) -> list[bytes | str] | None:
@@ -100,7 +109,9 @@ class MessageTemplate:
             wanted = 1 if name in (TO, MESSAGE_ID, DATE) else expected.count(placeholder)
             if raw.count(placeholder.encode()) != wanted:
                 return None  # encoded (quoted-printable, base64) or folded: assemble each copy
-        pattern = re.compile(b"(" + b"|".join(re.escape(p.encode()) for p in names) + b")")
+        # Longest first: a slot's name may begin another's.
+        ordered = sorted(names, key=len, reverse=True)
+        pattern = re.compile(b"(" + b"|".join(re.escape(p.encode()) for p in ordered) + b")")
         parts: list[bytes | str] = []
         for index, piece in enumerate(pattern.split(raw)):
             parts.append(names[piece.decode()] if index % 2 else piece)
@@ -119,32 +130,42 @@ class MessageTemplate:
             body=fill(self.text),
             from_email=self.from_email,
             to=[to],
-            headers=dict(self.headers),
+            headers={name: fill(value) for name, value in self.headers.items()},
         )
         if self.html:
             message.attach_alternative(fill(self.html), "text/html")
         message.envelope_from = self.envelope_from
-        if self._parts is not None and _fast_ok(to, values):
-            message.raw = self._join(self._parts, to, values)
+        message.message_id = make_msgid(domain=DNS_NAME)
+        if self._parts is not None and self._fast_ok(to, values):
+            message.raw = self._join(self._parts, to, message.message_id, values)
+        else:
+            message.extra_headers["Message-ID"] = message.message_id
         return message
 
-    def _join(self, parts: list[bytes | str], to: str, values: Mapping[str, str]) -> bytes:
+    def _fast_ok(self, to: str, values: Mapping[str, str]) -> bool:
+        if _SIMPLE_ADDRESS.fullmatch(to) is None:
+            return False
+        room = _LINE_LIMIT - self._longest_line
+        for name, value in values.items():
+            room -= len(value.encode())
+            if "\r" in value or "\n" in value or "\x00" in value or room < 0:
+                return False
+            if name in self._ascii_slots and _SAFE_VALUE.fullmatch(value) is None:
+                return False
+        return True
+
+    def _join(
+        self, parts: list[bytes | str], to: str, message_id: str, values: Mapping[str, str]
+    ) -> bytes:
         filled = {
             TO: to,
-            MESSAGE_ID: make_msgid(domain=DNS_NAME),
+            MESSAGE_ID: message_id,
             DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
             **values,
         }
         return b"".join(
-            part if isinstance(part, bytes) else filled.get(part, "").encode("ascii")
-            for part in parts
+            part if isinstance(part, bytes) else filled.get(part, "").encode() for part in parts
         )
-
-
-def _fast_ok(to: str, values: Mapping[str, str]) -> bool:
-    return _SIMPLE_ADDRESS.fullmatch(to) is not None and all(
-        _SAFE_VALUE.fullmatch(value) for value in values.values()
-    )
 
 
 class PreparedEmail(EmailMultiAlternatives):
@@ -152,6 +173,7 @@ class PreparedEmail(EmailMultiAlternatives):
 
     raw: bytes | None = None
     envelope_from: str = ""
+    message_id: str = ""  # its Message-ID, whichever way it is assembled
 
 
 def send_prepared(message: PreparedEmail, connection: BaseEmailBackend | None = None) -> None:

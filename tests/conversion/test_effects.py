@@ -29,6 +29,7 @@ from conversion.services import optin_read, submission_create
 from conversion.tasks import effects_sweep
 from tests.contacts.factories import TopicFactory
 from tests.conversion.factories import newsletter_form
+from tests.smtp import SmtpSink
 
 SECRET = "un-secreto-compartido"
 
@@ -197,49 +198,6 @@ def test_the_sweeper_sends_what_a_broker_outage_left_pending(
     assert set(submission.side_effects.values_list("status", flat=True)) == {"done"}
     assert len(mail.outbox) == 2 and len(receiver.requests) == 1
     assert effects_sweep() == 0
-
-
-class SmtpSink:
-    """A real SMTP server on loopback (aiosmtpd) counting connections and keeping what came."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.recipients: list[str] = []
-        self.messages: list[bytes] = []
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.recipients.extend(envelope.rcpt_tos)
-        self.messages.append(envelope.original_content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # a free port: the controller checks it by connecting
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 @pytest.mark.django_db

@@ -77,8 +77,8 @@ def test_every_copy_has_its_own_message_id_and_values() -> None:
     [
         ("nuria@cañada.example", "https://x.example/1/"),  # IDN: Django encodes the domain
         ("Lucía <lucia@correo.example>", "https://x.example/1/"),  # a display name
-        ("lucia@correo.example", "https://x.example/?a=1&b=2"),  # HTML would escape the &
-        ("lucia@correo.example", 'https://x.example/"onclick'),  # a quote, never copied raw
+        ("lucia@correo.example", "https://x.example/1/\r\nBcc: otra@correo.example"),
+        ("lucia@correo.example", "https://x.example/" + "a" * 990),  # past the line limit
     ],
 )
 def test_what_the_fast_path_cannot_prove_right_is_left_to_django(to: str, url: str) -> None:
@@ -108,3 +108,39 @@ def test_other_backends_receive_a_normal_message() -> None:
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["lucia@correo.example"]
     assert "https://x/1/" in mail.outbox[0].body
+
+
+def test_a_value_in_any_script_is_joined_into_a_plain_ascii_body() -> None:
+    template = MessageTemplate(slots=("name",))
+    template.build(
+        subject="Hello",
+        text=f"Dear {template.slot('name')},\n",
+        html=f"<p>Dear {template.slot('name')},</p>",
+        from_email="atencion@villaclara.example",
+    )
+
+    copy = template.message(to="jose@correo.example", values={"name": "José Ñúñez 李"})
+
+    assert copy.raw is not None
+    message = parsed(copy.raw)
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and text.get_content() == "Dear José Ñúñez 李,\r\n"
+    assert html is not None and "Dear José Ñúñez 李," in html.get_content()
+    assert copy.message_id and message["Message-ID"] == copy.message_id
+
+
+def test_a_header_slot_takes_only_plain_url_characters() -> None:
+    template = MessageTemplate(slots=(), header_slots=("unsubscribe",))
+    template.build(
+        subject="Hola",
+        text="Hola\n",
+        html=None,
+        headers={"List-Unsubscribe": f"<{template.slot('unsubscribe')}>"},
+    )
+
+    fine = template.message(to="a@correo.example", values={"unsubscribe": "https://x.es/b/t0k/"})
+    odd = template.message(to="a@correo.example", values={"unsubscribe": "https://x.es/b/ñ/"})
+
+    assert fine.raw is not None and parsed(fine.raw)["List-Unsubscribe"] == "<https://x.es/b/t0k/>"
+    assert odd.raw is None
+    assert parsed(odd.message().as_bytes())["List-Unsubscribe"] == "<https://x.es/b/ñ/>"

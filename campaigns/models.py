@@ -1,0 +1,172 @@
+"""Data of `campaigns`: the e-mails staff write, the sends of them (campaigns) and one delivery
+row per recipient, which the sending engine (`campaigns.sending`) claims, sends and records."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_prose_editor.fields import ProseEditorField
+
+from contacts.models import ConsentRecord, Contact, Segment, Topic
+from content.richtext import BODY_EXTENSIONS, rich_text_clean
+
+
+class Email(models.Model):
+    """What a send says, in each language (modeltranslation: es, en, ca, eu, gl).
+
+    Subject, preheader and body may hold merge tags (`campaigns.merge`), checked at save.
+    """
+
+    name = models.CharField(_("internal name"), max_length=120)
+    subject = models.CharField(_("subject"), max_length=200)
+    preheader = models.CharField(
+        _("preheader"),
+        max_length=200,
+        blank=True,
+        help_text=_("The line mail programs show after the subject."),
+    )
+    body = ProseEditorField(
+        _("body"), config={"extensions": BODY_EXTENSIONS}, sanitize=rich_text_clean
+    )
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Merge tags are checked in every language, each error with its line and column."""
+        from campaigns.merge import merge_parse
+        from contacts.models import ContactProperty
+
+        properties = list(ContactProperty.objects.values_list("key", flat=True))
+        errors: dict[str, list[str]] = {}
+        for name in ("subject", "preheader", "body"):
+            for language in settings.MODELTRANSLATION_LANGUAGES:
+                column = f"{name}_{language}"
+                _pieces, problems = merge_parse(
+                    getattr(self, column, "") or "", properties=properties
+                )
+                if problems:
+                    errors[column] = [str(problem) for problem in problems]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Campaign(models.Model):
+    """One send of an e-mail to an audience: segments and topic subscribers, minus exclusions,
+    limited to the contacts the consent selector allows for its purpose."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SCHEDULED = "scheduled", _("scheduled")
+        SENDING = "sending", _("sending")
+        PAUSED = "paused", _("paused")
+        SENT = "sent", _("sent")
+        CANCELLED = "cancelled", _("cancelled")
+
+    class Purpose(models.TextChoices):
+        NEWSLETTER = ConsentRecord.Purpose.NEWSLETTER, _("newsletter")
+        TOPIC = ConsentRecord.Purpose.TOPIC, _("topic bulletin")
+
+    name = models.CharField(_("name"), max_length=160)
+    email = models.ForeignKey(
+        Email, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("e-mail")
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.NEWSLETTER
+    )
+    topic = models.ForeignKey(
+        Topic,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("topic"),
+        help_text=_("For a topic bulletin: its active subscribers who consented to it."),
+    )
+    segments = models.ManyToManyField(
+        Segment,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("segments"),
+        help_text=_("Send to the members of any of these. None: everyone the purpose allows."),
+    )
+    excluded_segments = models.ManyToManyField(
+        Segment,
+        blank=True,
+        related_name="excluded_from_campaigns",
+        verbose_name=_("excluded segments"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        permissions = [("send_campaign", _("Can send campaigns"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(purpose="topic") | models.Q(topic__isnull=False),
+                name="campaign_topic_for_topic_purpose",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Delivery(models.Model):
+    """One recipient of a campaign: written once when the send starts (`unique(campaign,
+    contact)`), leased by a sender, marked sent with its Message-ID right after it left."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("skipped")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status", "next_attempt_at"], name="delivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.contact_id} ({self.status})"

@@ -1,0 +1,13 @@
+"""Celery tasks of `campaigns` (the `email` queue, by name)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from campaigns import sending
+
+
+@shared_task(name="campaigns.tasks.send_due")
+def send_due() -> int:
+    """Every 2 s: start scheduled campaigns and send what is due (the sending engine)."""
+    return sending.campaigns_send_due()

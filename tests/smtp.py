@@ -1,0 +1,38 @@
+"""A real SMTP server on loopback (aiosmtpd) for tests that send mail: the `smtp_sink` fixture
+(tests/conftest.py) points Django's SMTP backend at it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SmtpSink:
+    """Counts connections and keeps what came. An address listed in `answers` is answered with
+    that SMTP reply at RCPT instead (e.g. "550 5.1.1 No such user", "451 4.3.0 Try later")."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.recipients: list[str] = []
+        self.messages: list[bytes] = []
+        self.answers: dict[str, str] = {}
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        answer = self.answers.get(address)
+        if answer is not None:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.recipients.extend(envelope.rcpt_tos)
+        self.messages.append(envelope.original_content)
+        return "250 OK"
