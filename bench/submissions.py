@@ -297,10 +297,12 @@ def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
 # --- Django-side steps, each in a child process on the bench's environment ---------------------
 
 
-def _django_call(env: Mapping[str, str], function: str, **kwargs: Any) -> dict[str, Any]:
+def _django_call(
+    env: Mapping[str, str], function: str, *, module: str = "bench.submissions", **kwargs: Any
+) -> dict[str, Any]:
     script = (
         "import json, sys\n"
-        f"from bench.submissions import {function}\n"
+        f"from {module} import {function}\n"
         f"print(json.dumps({function}(**json.loads(sys.argv[1]))))\n"
     )
     completed = subprocess.run(

@@ -181,6 +181,9 @@ CONVERSION_OPTIN_MAX_AGE_DAYS = env_int("CONVERSION_OPTIN_MAX_AGE_DAYS", 7, mini
 CONVERSION_CONTACT_MAX_AGE_DAYS = env_int("CONVERSION_CONTACT_MAX_AGE_DAYS", 180, minimum=1)
 CONVERSION_RATE_LIMIT_PER_MINUTE = env_int("CONVERSION_RATE_LIMIT_PER_MINUTE", 20, minimum=1)
 CONVERSION_DOWNLOAD_MAX_AGE_HOURS = env_int("CONVERSION_DOWNLOAD_MAX_AGE_HOURS", 72, minimum=1)
+# Campaigns (campaigns.sending): a sender's lease on a chunk of deliveries. It only runs out
+# when the sender died; then another sender takes the chunk's unsent rows.
+CAMPAIGNS_LEASE_SECONDS = env_int("CAMPAIGNS_LEASE_SECONDS", 120, minimum=5)
 # Benchmark-only endpoints (`python -m bench submissions` sets it); never on in production.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 

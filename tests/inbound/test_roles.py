@@ -70,6 +70,10 @@ STAFF_URLS: list[tuple[str, tuple[Any, ...], set[Role]]] = [
         (),
         {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR},
     ),
+    ("admin:campaigns_email_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
+    ("admin:campaigns_email_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
+    ("admin:campaigns_campaign_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
+    ("admin:campaigns_campaign_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
 ]
 
 

@@ -1,0 +1,60 @@
+"""`python -m bench sending`: a short run prints its one JSON line, with nobody lost even though
+the worker was killed mid-send."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="a worker, the bench and its children write at once: PostgreSQL (CI sets it)",
+)
+def test_sending_bench_prints_one_json_line_and_loses_nobody_when_the_worker_is_killed() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "sending",
+            "--size",
+            "300",
+            "--plain",
+            "300",
+            "--fault-size",
+            "1500",
+        ],
+        cwd=PROJECT_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 1, completed.stdout
+    report = json.loads(lines[0])
+    assert report["bench"] == "sending"
+    assert report["recipients"] == report["sink_recipients"] == 300
+    assert report["sink_duplicates"] == 0
+    assert report["fault_recipients"] == report["fault_sink_recipients"] == 1500
+    assert report["fault_missing"] == 0 and report["fault_duplicates"] <= report["fault_kills"]
+    assert report["messages_per_s"] > 0 and report["plain_smtplib_per_s"] > 0
+    assert set(report["targets"]) == {
+        "messages_per_s",
+        "vs_plain",
+        "sink_missing",
+        "fault_missing",
+        "fault_duplicates",
+    }
