@@ -89,5 +89,13 @@ class CampaignAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
 
+    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
+        # A time to send at schedules a draft; clearing it takes the campaign back to draft.
+        if obj.status == Campaign.Status.DRAFT and obj.scheduled_at is not None:
+            obj.status = Campaign.Status.SCHEDULED
+        elif obj.status == Campaign.Status.SCHEDULED and obj.scheduled_at is None:
+            obj.status = Campaign.Status.DRAFT
+        super().save_model(request, obj, form, change)
+
     def has_send_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("campaigns.send_campaign"))

@@ -76,3 +76,28 @@ def test_an_email_with_a_tag_outside_the_sandbox_is_not_saved(
     assert response.status_code == 200
     assert "Línea 1, columna 4" in response.content.decode()
     assert not Email.objects.exists()
+
+
+def test_a_time_to_send_at_schedules_the_campaign_and_clearing_it_takes_it_back(
+    client: Client, marketer: Any
+) -> None:
+    campaign = campaign_for(subscriber())
+    client.force_login(marketer)
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    data = {
+        "name": "Fiestas",
+        "email": campaign.email.pk,
+        "purpose": "newsletter",
+        "segments": [s.pk for s in campaign.segments.all()],
+        "scheduled_at_0": "2030-02-03",
+        "scheduled_at_1": "09:30:00",
+    }
+
+    assert client.post(url, data).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.scheduled_at is not None and campaign.scheduled_at.year == 2030
+
+    client.post(url, {**data, "scheduled_at_0": "", "scheduled_at_1": ""})
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and campaign.scheduled_at is None
