@@ -24,12 +24,14 @@ from inscriptis.model.config import ParserConfig
 
 from campaigns.merge import MergeTag, Piece, merge_parse, merge_render, merge_value
 from campaigns.models import Campaign, Email
+from campaigns.unsubscribe import unsubscribe_token
 from contacts import rights
 from contacts.models import Contact, ContactProperty
 from inbound.lib.mailing import MessageTemplate, PreparedEmail
 
 PREFERENCES = "preferences"
-PREFERENCES_HEADER = "preferences_header"
+UNSUBSCRIBE = "unsubscribe"
+UNSUBSCRIBE_HEADER = "unsubscribe_header"
 _TOKEN = "inbound-token-slot"  # noqa: S105 (a placeholder, not a secret)
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -54,12 +56,14 @@ class Compiled:
     # slot name -> (tag, True for the HTML part)
     tags: dict[str, tuple[MergeTag, bool]] = field(default_factory=dict)
     preferences_prefix: str = ""
+    unsubscribe_prefix: str = ""
 
 
 class CampaignRenderer:
     """Makes each recipient's message of one campaign; compiles each language once."""
 
     def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
         self.email = campaign.email
         self.properties = list(ContactProperty.objects.values_list("key", flat=True))
         self._compiled: dict[str, Compiled] = {}
@@ -74,7 +78,9 @@ class CampaignRenderer:
             value = merge_value(tag, contact)
             values[slot] = (escape(value) if html else value) if value else tag.fallback
         token = rights.rights_token_make(contact=contact, purpose=rights.PREFERENCES)
-        values[PREFERENCES] = values[PREFERENCES_HEADER] = compiled.preferences_prefix.replace(
+        values[PREFERENCES] = compiled.preferences_prefix.replace(_TOKEN, token)
+        token = unsubscribe_token(contact=contact, campaign=self.campaign)
+        values[UNSUBSCRIBE] = values[UNSUBSCRIBE_HEADER] = compiled.unsubscribe_prefix.replace(
             _TOKEN, token
         )
         message = compiled.template.message(to=str(contact.email), values=values)
@@ -88,11 +94,12 @@ class CampaignRenderer:
         with translation.override(language):
             subject, preheader, body = self.email.subject, self.email.preheader, self.email.body
             path = reverse("contacts_public:preferences", kwargs={"token": _TOKEN})
+            unsubscribe_path = reverse("campaigns:unsubscribe", kwargs={"token": _TOKEN})
         subject_pieces, _errors = merge_parse(subject, properties=self.properties)
         tags: dict[str, tuple[MergeTag, bool]] = {}
         template = MessageTemplate(
-            slots=[PREFERENCES, *(f"m{n}" for n in range(_count(body, preheader)))],
-            header_slots=(PREFERENCES_HEADER,),
+            slots=[PREFERENCES, UNSUBSCRIBE, *(f"m{n}" for n in range(_count(body, preheader)))],
+            header_slots=(UNSUBSCRIBE_HEADER,),
         )
 
         def with_slots(pieces: list[Piece], *, html: bool, escape_text: bool) -> str:
@@ -119,6 +126,7 @@ class CampaignRenderer:
             "preheader": mark_safe(html_preheader),  # noqa: S308 (escaped above, slots are ours)
             "institution": settings.INSTITUTION,
             "preferences_url": template.slot(PREFERENCES),
+            "unsubscribe_url": template.slot(UNSUBSCRIBE),
         }
         with translation.override(language):
             html = render_to_string(
@@ -126,7 +134,11 @@ class CampaignRenderer:
                 {**context, "body": mark_safe(html_body)},  # noqa: S308 (sanitised at save)
             )
             text = render_to_string("campaigns/email/layout.txt", {**context, "body": text_body})
-        headers = {"List-Unsubscribe": f"<{template.slot(PREFERENCES_HEADER)}>"}
+        # RFC 8058: the mail program's own unsubscribe button POSTs to this link.
+        headers = {
+            "List-Unsubscribe": f"<{template.slot(UNSUBSCRIBE_HEADER)}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
         if self.email.reply_to:
             headers["Reply-To"] = self.email.reply_to
         template.build(
@@ -137,6 +149,7 @@ class CampaignRenderer:
             subject=subject_pieces,
             tags=tags,
             preferences_prefix=f"{settings.SITE_URL}{path}",
+            unsubscribe_prefix=f"{settings.SITE_URL}{unsubscribe_path}",
         )
 
 

@@ -365,6 +365,7 @@ class ConsentRecord(models.Model):
         FORM = "form", _("form")
         IMPORT = "import", _("import")
         PREFERENCE_CENTRE = "preference_centre", _("preference centre")
+        EMAIL = "email", _("link in an e-mail")
         STAFF = "staff", _("staff")
         API = "api", _("API")
         MERGE = "merge", _("merge")

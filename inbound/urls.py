@@ -42,6 +42,7 @@ urlpatterns += i18n_patterns(
     path("staff/content/", include("content.urls_staff")),
     path("staff/conversion/", include("conversion.urls_staff")),
     path("", include("contacts.urls_public")),
+    path("", include("campaigns.urls")),
     path("", include("content.urls")),
     path("", include("conversion.urls")),
 )

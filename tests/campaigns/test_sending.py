@@ -22,6 +22,7 @@ from campaigns.sending import (
     deliveries_claim,
     deliveries_send,
 )
+from campaigns.unsubscribe import unsubscribe_read
 from contacts import rights
 from contacts.models import ConsentRecord, Contact, Segment
 from contacts.segments import static_members_add
@@ -59,6 +60,10 @@ def campaign_for(*contacts: Contact, **fields: Any) -> Campaign:
     campaign = Campaign.objects.create(name="Fiestas", email=newsletter_email(), **fields)
     campaign.segments.add(segment)
     return campaign
+
+
+def token_of(link: str) -> str:
+    return link.removeprefix(settings.SITE_URL).rstrip("/").rsplit("/", 1)[1]
 
 
 def parsed(raw: bytes) -> EmailMessage:
@@ -133,11 +138,17 @@ def test_every_recipient_gets_their_own_message_once(smtp_sink: SmtpSink) -> Non
         assert html is not None and text is not None
         assert greeting in html.get_content() and greeting in text.get_content()
         assert "inbound-slot" not in html.get_content() + text.get_content()
-        # Its own signed link to the preference centre, in the header and in the footer.
+        # Its own signed unsubscribe link, in the header (one click, RFC 8058) and the footer.
         link = str(message["List-Unsubscribe"]).strip("<>")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert link in html.get_content() and link in text.get_content()
-        token = link.removeprefix(settings.SITE_URL).rstrip("/").rsplit("/", 1)[1]
-        assert rights.rights_token_read(token=token, purpose=rights.PREFERENCES) == contact
+        assert unsubscribe_read(token_of(link)) == (contact, campaign)
+        # And its own link to the preference centre.
+        preferences = next(word for word in text.get_content().split() if "/preferenc" in word)
+        assert f'href="{preferences}"' in html.get_content()
+        assert rights.rights_token_read(
+            token=token_of(preferences), purpose=rights.PREFERENCES
+        ) == (contact)
         delivery = campaign.deliveries.get(contact=contact)
         assert delivery.status == Delivery.Status.SENT and delivery.sent_at is not None
         assert delivery.message_id == message["Message-ID"]
