@@ -21,7 +21,6 @@ import contextlib
 import os
 import secrets
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +29,7 @@ from typing import Any
 
 from bench import harness, server
 from bench.harness import BenchError, Report, at_least, at_most, progress
-from bench.submissions import Sink, _popen, bench_environ, services
+from bench.submissions import Sink, _stop, bench_environ, celery_worker_start, services
 from bench.submissions import _django_call as _submissions_call
 
 
@@ -209,47 +208,25 @@ def plain_smtp_rate(port: int, count: int) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def worker(env: Mapping[str, str], folder: Path) -> Iterator[list[Any]]:
-    """A worker with embedded beat; yields a one-item list holding its process (replaceable)."""
-    holder: list[Any] = [None]
-
-    def start() -> Any:
-        return _popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "inbound",
-                "worker",
-                "-Q",
-                "default,email,tracking",
-                f"--concurrency={WORKER_PROCESSES}",
-                "--beat",
-                f"--schedule={folder / 'beat-schedule'}",
-                "--loglevel=WARNING",
-            ],
-            env,
-        )
-
-    holder[0] = start()
-    holder.append(start)
+def worker(env: Mapping[str, str], folder: Path) -> Iterator[Worker]:
+    """A worker with embedded beat, stopped on leaving the block (whichever one runs then)."""
+    running = Worker(env, folder)
     try:
-        yield holder
+        yield running
     finally:
-        process = holder[0]
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+        _stop(running.process, "celery worker")
 
 
-def _kill(holder: list[Any]) -> None:
-    process = holder[0]
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    holder[0] = holder[1]()
+class Worker:
+    def __init__(self, env: Mapping[str, str], folder: Path) -> None:
+        self.env, self.folder = env, folder
+        self.process = celery_worker_start(env, folder, concurrency=WORKER_PROCESSES)
+
+    def kill_and_restart(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = celery_worker_start(self.env, self.folder, concurrency=WORKER_PROCESSES)
 
 
 def _sink_counts(sink: Sink, prefix: str) -> collections.Counter[str]:
@@ -280,7 +257,7 @@ def measure(options: argparse.Namespace) -> Report:
         plain = _django_call(env, "plain_smtp_rate", port=sink.port, count=options.plain)
         progress(f"plain smtplib: {plain['rps']:.0f} messages/s")
 
-        with worker(env, folder) as holder:
+        with worker(env, folder) as running:
             started = _django_call(
                 env, "campaign_start_now", segment=main_segment["segment"], name="Bench"
             )
@@ -304,7 +281,7 @@ def measure(options: argparse.Namespace) -> Report:
                 timeout=WAIT_SECONDS,
                 at_least_sent=third,
             )
-            _kill(holder)
+            running.kill_and_restart()
             progress(f"worker killed with SIGKILL after {third}+ sent; started again")
             fault_done = _django_call(
                 env, "campaign_wait", campaign=fault["campaign"], timeout=WAIT_SECONDS

@@ -269,7 +269,20 @@ def services(folder: Path) -> Iterator[tuple[PrivateRedis, Sink]]:
 @contextlib.contextmanager
 def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
     """A worker on the three queues with an embedded beat (the outbox relay, every 2 s)."""
-    process = _popen(
+    process = celery_worker_start(env, folder)
+    progress("celery worker (with beat) started")
+    try:
+        yield
+    finally:
+        _stop(process, "celery worker")
+        progress("celery worker stopped")
+
+
+def celery_worker_start(
+    env: Mapping[str, str], folder: Path, *, concurrency: int = 1
+) -> subprocess.Popen[bytes]:
+    """Start a worker on the three queues with an embedded beat (its own process group)."""
+    return _popen(
         [
             sys.executable,
             "-m",
@@ -279,19 +292,13 @@ def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
             "worker",
             "-Q",
             "default,email,tracking",
-            "--concurrency=1",
+            f"--concurrency={concurrency}",
             "--beat",
             f"--schedule={folder / 'beat-schedule'}",
             "--loglevel=WARNING",
         ],
         env,
     )
-    progress("celery worker (with beat) started")
-    try:
-        yield
-    finally:
-        _stop(process, "celery worker")
-        progress("celery worker stopped")
 
 
 # --- Django-side steps, each in a child process on the bench's environment ---------------------

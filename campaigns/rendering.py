@@ -97,10 +97,7 @@ class CampaignRenderer:
             unsubscribe_path = reverse("campaigns:unsubscribe", kwargs={"token": _TOKEN})
         subject_pieces, _errors = merge_parse(subject, properties=self.properties)
         tags: dict[str, tuple[MergeTag, bool]] = {}
-        template = MessageTemplate(
-            slots=[PREFERENCES, UNSUBSCRIBE, *(f"m{n}" for n in range(_count(body, preheader)))],
-            header_slots=(UNSUBSCRIBE_HEADER,),
-        )
+        template = MessageTemplate(header_slots=(UNSUBSCRIBE_HEADER,))
 
         def with_slots(pieces: list[Piece], *, html: bool, escape_text: bool) -> str:
             out = []
@@ -151,11 +148,6 @@ class CampaignRenderer:
             preferences_prefix=f"{settings.SITE_URL}{path}",
             unsubscribe_prefix=f"{settings.SITE_URL}{unsubscribe_path}",
         )
-
-
-def _count(*texts: str) -> int:
-    """An upper bound of the merge tags in the texts (the body counts twice: HTML and text)."""
-    return sum(text.count("{{") for text in texts) * 2 + 2
 
 
 class _Nobody:

@@ -83,7 +83,7 @@ def _optin_template(
     from conversion.downloads import download_max_age
     from conversion.services import _optin_max_age
 
-    template = MessageTemplate(slots=("url", "download_url"))
+    template = MessageTemplate()
     with translation.override(language):
         context = {
             "url": template.slot("url"),

@@ -41,16 +41,14 @@ TO, MESSAGE_ID, DATE = "to", "message_id", "date"
 class MessageTemplate:
     """One rendered e-mail with named slots, ready to be copied for each recipient.
 
-    `slot(name)` is the placeholder to put in the context before rendering `text` and `html`;
-    build the template with the rendered strings and the slot names used.
+    `slot(name)` is the placeholder to put in the context before rendering `text` and `html`
+    (made on first use); `header_slots` are the slots used in header values. Then `build` the
+    template with the rendered strings.
     """
 
-    def __init__(self, slots: Sequence[str], header_slots: Sequence[str] = ()) -> None:
-        nonce = secrets.token_hex(6)
-        # A body slot ends in a non-ASCII character: every part holding one is sent 8bit, so a
-        # recipient's value in any script can be joined in as UTF-8 bytes.
-        self._placeholders = {name: f"inbound-slot-{name}-{nonce}\u00b7" for name in slots}
-        self._placeholders |= {name: f"inbound-slot-{name}-{nonce}" for name in header_slots}
+    def __init__(self, header_slots: Sequence[str] = ()) -> None:
+        self._nonce = nonce = secrets.token_hex(6)
+        self._placeholders = {name: f"inbound-slot-{name}-{nonce}" for name in header_slots}
         self._ascii_slots = set(header_slots)
         self._header_slots = {
             name: f"inbound-slot-{name}-{nonce}" for name in (TO, MESSAGE_ID, DATE)
@@ -62,7 +60,12 @@ class MessageTemplate:
         self.headers: dict[str, str] = {}
 
     def slot(self, name: str) -> str:
-        return self._placeholders[name]
+        placeholder = self._placeholders.get(name)
+        if placeholder is None:
+            # A body slot ends in a non-ASCII character: every part holding one is sent 8bit,
+            # so a recipient's value in any script can be joined in as UTF-8 bytes.
+            placeholder = self._placeholders[name] = f"inbound-slot-{name}-{self._nonce}\u00b7"
+        return placeholder
 
     def build(
         self,

@@ -16,7 +16,7 @@ SUBJECT = "Confirma tu suscripción · Ayuntamiento de Villaclara del Río"
 
 
 def confirm_template(*, html_line: str = "") -> MessageTemplate:
-    template = MessageTemplate(slots=("url",))
+    template = MessageTemplate()
     url = template.slot("url")
     return template.build(
         subject=SUBJECT,
@@ -111,7 +111,7 @@ def test_other_backends_receive_a_normal_message() -> None:
 
 
 def test_a_value_in_any_script_is_joined_into_a_plain_ascii_body() -> None:
-    template = MessageTemplate(slots=("name",))
+    template = MessageTemplate()
     template.build(
         subject="Hello",
         text=f"Dear {template.slot('name')},\n",
@@ -130,7 +130,7 @@ def test_a_value_in_any_script_is_joined_into_a_plain_ascii_body() -> None:
 
 
 def test_a_header_slot_takes_only_plain_url_characters() -> None:
-    template = MessageTemplate(slots=(), header_slots=("unsubscribe",))
+    template = MessageTemplate(header_slots=("unsubscribe",))
     template.build(
         subject="Hola",
         text="Hola\n",
