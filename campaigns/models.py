@@ -10,8 +10,30 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorField
 
-from contacts.models import ConsentRecord, Contact, Segment, Topic
+from contacts.models import ConsentRecord, Contact, Segment, Subscription, Topic
 from content.richtext import BODY_EXTENSIONS, rich_text_clean
+
+
+class Sender(models.Model):
+    """An address campaigns may be sent from: usable once its owner followed the verification
+    link sent to it (as HubSpot and Mautic ask), so nobody sends in another's name."""
+
+    name = models.CharField(_("display name"), max_length=120)
+    email = models.EmailField(_("address"), unique=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sender")
+        verbose_name_plural = _("senders")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class Email(models.Model):
@@ -30,6 +52,16 @@ class Email(models.Model):
     )
     body = ProseEditorField(
         _("body"), config={"extensions": BODY_EXTENSIONS}, sanitize=rich_text_clean
+    )
+    sender = models.ForeignKey(
+        Sender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="emails",
+        limit_choices_to={"verified_at__isnull": False},
+        verbose_name=_("sender"),
+        help_text=_("Only verified senders are offered. None: the institution's address."),
     )
     reply_to = models.EmailField(_("reply-to address"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -111,6 +143,34 @@ class Campaign(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    local_time = models.BooleanField(
+        _("at each contact's local time"),
+        default=False,
+        help_text=_(
+            "Contacts in the Canary Islands receive it at the same clock time in their own "
+            "time zone (one hour later)."
+        ),
+    )
+    track_clicks = models.BooleanField(_("track clicks"), default=True)
+    track_opens = models.BooleanField(
+        _("track opens"),
+        default=False,
+        help_text=_(
+            "Adds an invisible image to each e-mail. Off by default: opens are unreliable "
+            "(mail programs load or block images on their own) and invasive."
+        ),
+    )
+    bulletin_frequency = models.CharField(
+        _("bulletin frequency"),
+        max_length=16,
+        choices=Subscription.Frequency.choices,
+        blank=True,
+        help_text=_("Set on bulletins made automatically: who receives them, by preference."),
+    )
+    pause_reason = models.CharField(_("why it is paused"), max_length=300, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -144,6 +204,8 @@ class Delivery(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
         SKIPPED = "skipped", _("skipped")
+        BOUNCED = "bounced", _("bounced")
+        COMPLAINED = "complained", _("marked as spam")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deliveries")
@@ -157,6 +219,9 @@ class Delivery(models.Model):
     language = models.CharField(_("language"), max_length=8, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
+    # First open and first click (unique counts in reports); each one is also a touchpoint.
+    opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -166,7 +231,32 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status", "next_attempt_at"], name="delivery_due_idx"),
+            # Bounce and complaint webhooks find the delivery by the Message-ID they quote.
+            models.Index(
+                fields=["message_id"], condition=~models.Q(message_id=""), name="delivery_msgid_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} → {self.contact_id} ({self.status})"
+
+
+class CampaignLink(models.Model):
+    """A link of a campaign's e-mail, numbered when the e-mail is compiled: a tracked link
+    carries this row's id in its signed token, never the address, so the redirect can only go
+    where the e-mail itself pointed (no open redirect)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(_("address"), max_length=2000)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "url"], name="campaignlink_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url

@@ -317,10 +317,18 @@ class Subscription(models.Model):
         ACTIVE = "active", _("active")
         UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
 
+    class Frequency(models.TextChoices):
+        IMMEDIATE = "immediate", _("as soon as there is news")
+        DAILY = "daily", _("once a day, a digest")
+        WEEKLY = "weekly", _("once a week, a digest")
+
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="subscriptions")
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="subscriptions")
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    frequency = models.CharField(
+        _("how often"), max_length=16, choices=Frequency.choices, default=Frequency.IMMEDIATE
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
