@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
-from campaigns.models import Campaign, Email
-from campaigns.sending import CampaignNotSendable, campaign_audience, campaign_start
+from campaigns import admin_bulletins  # noqa: F401 -- registers the bulletin items' admin
+from campaigns.models import Campaign, Email, Sender
+from campaigns.senders import SenderForm, sender_save, sender_verification_request
+from campaigns.sending import campaign_audience
 from content.admin import ProseEditorNonceMixin
 
 
@@ -24,11 +28,30 @@ class EmailAdmin(ProseEditorNonceMixin, TranslationAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "status", "recipients", "sent", "failed", "started_at")
+    list_display = (
+        "name",
+        "email",
+        "status",
+        "recipients",
+        "sent",
+        "failed",
+        "started_at",
+        "staff_page",
+    )
     list_filter = ("status", "purpose")
     search_fields = ("name",)
-    autocomplete_fields = ("segments", "excluded_segments")
-    readonly_fields = ("status", "started_at", "finished_at", "audience_count")
+    autocomplete_fields = ("segments", "excluded_segments", "variants")
+    # When and whether it is sent is decided on the campaign's page, through the checklist.
+    readonly_fields = (
+        "status",
+        "scheduled_at",
+        "local_time",
+        "started_at",
+        "finished_at",
+        "audience_count",
+        "staff_page",
+        "ab_winner",
+    )
     fields = (
         "name",
         "email",
@@ -36,13 +59,21 @@ class CampaignAdmin(admin.ModelAdmin):
         "topic",
         "segments",
         "excluded_segments",
-        "scheduled_at",
+        "track_clicks",
+        "track_opens",
+        "variants",
+        "ab_percent",
+        "ab_wait_hours",
+        "ab_metric",
+        "ab_winner",
         "audience_count",
+        "staff_page",
         "status",
+        "scheduled_at",
+        "local_time",
         "started_at",
         "finished_at",
     )
-    actions = ("start_sending",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         return (
@@ -74,28 +105,65 @@ class CampaignAdmin(admin.ModelAdmin):
             return "—"
         return str(campaign_audience(campaign=campaign).count())
 
-    @admin.action(description=_("Start sending the selected campaigns"), permissions=["send"])
-    def start_sending(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        for campaign in queryset:
-            try:
-                recipients = campaign_start(campaign=campaign)
-            except CampaignNotSendable as error:
-                self.message_user(request, f"{campaign}: {error}", messages.ERROR)
-            else:
+    @admin.display(description=_("checklist, preview and sending"))
+    def staff_page(self, campaign: Campaign) -> str:
+        if campaign.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("campaigns_staff:campaign", kwargs={"pk": campaign.pk}),
+            _("Review and send"),
+        )
+
+    def response_add(
+        self, request: HttpRequest, obj: Campaign, post_url_continue: Any = None
+    ) -> Any:
+        # After creating a campaign, staff go on to its page: check, preview, test and send.
+        if "_continue" not in request.POST and "_addanother" not in request.POST:
+            return HttpResponseRedirect(reverse("campaigns_staff:campaign", kwargs={"pk": obj.pk}))
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
+        # Once it has started, what was sent is history: nothing of it may change.
+        if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+            return self.fields
+        return self.readonly_fields
+
+
+@admin.register(Sender)
+class SenderAdmin(admin.ModelAdmin):
+    """Adding a sender, or changing its address, e-mails a link that verifies it
+    (campaigns.senders); until then no e-mail can use it."""
+
+    form = SenderForm
+    list_display = ("name", "email", "is_verified", "verified_at")
+    search_fields = ("name", "email")
+    readonly_fields = ("verified_at",)
+    actions = ("resend_verification",)
+
+    @admin.display(description=_("verified"), boolean=True)
+    def is_verified(self, sender: Sender) -> bool:
+        return sender.is_verified
+
+    def save_model(self, request: HttpRequest, obj: Sender, form: Any, change: bool) -> None:
+        address_changed = not change or "email" in form.changed_data
+        sender_save(sender=obj, address_changed=address_changed)
+        if address_changed:
+            self.message_user(
+                request,
+                _("We sent a link to %(address)s: the sender can be used once it is followed.")
+                % {"address": obj.email},
+            )
+
+    @admin.action(description=_("Send the verification link again"), permissions=["change"])
+    def resend_verification(self, request: HttpRequest, queryset: QuerySet[Sender]) -> None:
+        for sender in queryset:
+            if sender.is_verified:
                 self.message_user(
-                    request,
-                    _("%(campaign)s: sending to %(count)s recipients.")
-                    % {"campaign": campaign, "count": recipients},
-                    messages.SUCCESS,
+                    request, _("%(sender)s is already verified.") % {"sender": sender}
                 )
-
-    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
-        # A time to send at schedules a draft; clearing it takes the campaign back to draft.
-        if obj.status == Campaign.Status.DRAFT and obj.scheduled_at is not None:
-            obj.status = Campaign.Status.SCHEDULED
-        elif obj.status == Campaign.Status.SCHEDULED and obj.scheduled_at is None:
-            obj.status = Campaign.Status.DRAFT
-        super().save_model(request, obj, form, change)
-
-    def has_send_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("campaigns.send_campaign"))
+                continue
+            sender_verification_request(sender=sender)
+            self.message_user(
+                request, _("We sent the link to %(address)s again.") % {"address": sender.email}
+            )

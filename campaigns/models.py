@@ -4,10 +4,14 @@ row per recipient, which the sending engine (`campaigns.sending`) claims, sends 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_prose_editor.fields import ProseEditorField
 
 from contacts.models import ConsentRecord, Contact, Segment, Subscription, Topic
@@ -99,12 +103,12 @@ class Campaign(models.Model):
     limited to the contacts the consent selector allows for its purpose."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("draft")
-        SCHEDULED = "scheduled", _("scheduled")
-        SENDING = "sending", _("sending")
-        PAUSED = "paused", _("paused")
-        SENT = "sent", _("sent")
-        CANCELLED = "cancelled", _("cancelled")
+        DRAFT = "draft", pgettext_lazy("campaign status", "draft")
+        SCHEDULED = "scheduled", pgettext_lazy("campaign status", "scheduled")
+        SENDING = "sending", pgettext_lazy("campaign status", "sending")
+        PAUSED = "paused", pgettext_lazy("campaign status", "paused")
+        SENT = "sent", pgettext_lazy("campaign status", "sent")
+        CANCELLED = "cancelled", pgettext_lazy("campaign status", "cancelled")
 
     class Purpose(models.TextChoices):
         NEWSLETTER = ConsentRecord.Purpose.NEWSLETTER, _("newsletter")
@@ -168,6 +172,41 @@ class Campaign(models.Model):
         help_text=_("Set on bulletins made automatically: who receives them, by preference."),
     )
     pause_reason = models.CharField(_("why it is paused"), max_length=300, blank=True)
+    # A/B test: the e-mail above is version A; each variant is another version (a different
+    # subject, content or both). A share of the audience is split evenly among the versions;
+    # after the wait, the version with the best rate of unique clicks (or opens) goes to the rest.
+    variants = models.ManyToManyField(
+        Email,
+        blank=True,
+        related_name="variant_in",
+        verbose_name=_("A/B test versions"),
+        help_text=_("Other e-mails to test against the main one. None: no A/B test."),
+    )
+    ab_percent = models.PositiveSmallIntegerField(
+        _("share of the audience in the test (%)"),
+        default=20,
+        validators=[MinValueValidator(2), MaxValueValidator(50)],
+    )
+    ab_wait_hours = models.PositiveSmallIntegerField(
+        _("hours before choosing the winner"),
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+    )
+    ab_metric = models.CharField(
+        _("the winner is the version with most"),
+        max_length=8,
+        choices=[("clicks", _("unique clicks")), ("opens", _("unique opens"))],
+        default="clicks",
+    )
+    ab_winner = models.ForeignKey(
+        Email,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("A/B test winner"),
+    )
+    ab_decided_at = models.DateTimeField(_("A/B test decided"), null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -194,16 +233,22 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.ab_metric == "opens" and not self.track_opens:
+            raise ValidationError(
+                {"ab_metric": _("Opens are only counted when the campaign tracks opens.")}
+            )
+
 
 class Delivery(models.Model):
     """One recipient of a campaign: written once when the send starts (`unique(campaign,
     contact)`), leased by a sender, marked sent with its Message-ID right after it left."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
-        SKIPPED = "skipped", _("skipped")
+        PENDING = "pending", pgettext_lazy("delivery status", "pending")
+        SENT = "sent", pgettext_lazy("delivery status", "sent")
+        FAILED = "failed", pgettext_lazy("delivery status", "failed")
+        SKIPPED = "skipped", pgettext_lazy("delivery status", "skipped")
         BOUNCED = "bounced", _("bounced")
         COMPLAINED = "complained", _("marked as spam")
 
@@ -215,6 +260,12 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # The version it gets in an A/B test; empty: the campaign's e-mail (or, once decided, the
+    # winner, written here for the rest of the audience).
+    email = models.ForeignKey(
+        Email, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    in_ab_test = models.BooleanField(_("in the A/B test"), default=False)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -260,3 +311,75 @@ class CampaignLink(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class BulletinItem(models.Model):
+    """One publication announced to one topic's subscribers (GovDelivery's "Page Watch").
+
+    Written once per (topic, content item) when `campaigns.bulletins` first sees the item live:
+    saving, re-publishing or scheduling it again finds this row and announces nothing new. The
+    title, summary and address are kept per language as they were then. For each frequency,
+    `<frequency>_at` says when the item was dealt with for those subscribers — sent in
+    `<frequency>_campaign`, or nobody to send it to — so it goes into each kind of bulletin once.
+    """
+
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="bulletin_items", verbose_name=_("topic")
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField(_("content id"))
+    content = GenericForeignKey("content_type", "object_id")
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"), blank=True)
+    url = models.URLField(_("address"), max_length=500)
+    published_at = models.DateTimeField(_("published"))
+    detected_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    immediate_campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("immediate bulletin"),
+    )
+    immediate_at = models.DateTimeField(_("immediate bulletin: done"), null=True, blank=True)
+    daily_campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("daily digest"),
+    )
+    daily_at = models.DateTimeField(_("daily digest: done"), null=True, blank=True)
+    weekly_campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("weekly digest"),
+    )
+    weekly_at = models.DateTimeField(_("weekly digest: done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulletin item")
+        verbose_name_plural = _("bulletin items")
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "content_type", "object_id"], name="bulletinitem_uniq"
+            ),
+        ]
+        # What each kind of bulletin still has to send: a few rows among all those ever sent.
+        indexes = [
+            models.Index(
+                fields=["topic"],
+                condition=models.Q(**{f"{frequency}_at__isnull": True}),
+                name=f"bulletinitem_{frequency}_due_idx",
+            )
+            for frequency in Subscription.Frequency.values
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -3,8 +3,11 @@
 Compiling renders the institutional layout around the body, inlines its CSS (css-inline: mail
 programs ignore `<style>`), derives the plain-text part (inscriptis) and assembles the MIME
 message once, with a slot wherever a recipient's value goes: each merge tag (escaped for the
-HTML part, raw in the text part) and the signed link to their preference centre. A recipient's
-message is then the compiled bytes joined with their values (`inbound.lib.mailing`).
+HTML part, raw in the text part), the signed link to their preference centre and, when the
+campaign tracks clicks or opens, their tracking token (`campaigns.tracking`: the body's links
+numbered and pointed at the tracked redirect, the open pixel). A recipient's message is then the
+compiled bytes joined with their values (`inbound.lib.mailing`). From, List-Id and the mailto:
+unsubscribe come from `campaigns.headers`; the return path and DKIM from settings.
 """
 
 from __future__ import annotations
@@ -22,16 +25,21 @@ from django.utils.safestring import mark_safe
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 
+from campaigns.headers import campaign_from, list_id, unsubscribe_mailto
 from campaigns.merge import MergeTag, Piece, merge_parse, merge_render, merge_value
 from campaigns.models import Campaign, Email
+from campaigns.tracking import links_track, pixel_add, tracking_token
 from campaigns.unsubscribe import unsubscribe_token
 from contacts import rights
 from contacts.models import Contact, ContactProperty
+from inbound.lib.dkim_signing import dkim_signer
 from inbound.lib.mailing import MessageTemplate, PreparedEmail
 
 PREFERENCES = "preferences"
 UNSUBSCRIBE = "unsubscribe"
 UNSUBSCRIBE_HEADER = "unsubscribe_header"
+UNSUBSCRIBE_TOKEN = "unsubscribe_token"  # noqa: S105 (a slot name, not a secret)
+TRACKING = "tracking"
 _TOKEN = "inbound-token-slot"  # noqa: S105 (a placeholder, not a secret)
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -57,6 +65,7 @@ class Compiled:
     tags: dict[str, tuple[MergeTag, bool]] = field(default_factory=dict)
     preferences_prefix: str = ""
     unsubscribe_prefix: str = ""
+    tracked: bool = False  # the recipient's tracking token goes in
 
 
 class CampaignRenderer:
@@ -65,14 +74,24 @@ class CampaignRenderer:
     def __init__(self, campaign: Campaign) -> None:
         self.campaign = campaign
         self.email = campaign.email
+        self._versions: dict[int, Email] = {campaign.email_id: campaign.email}
         self.properties = list(ContactProperty.objects.values_list("key", flat=True))
-        self._compiled: dict[str, Compiled] = {}
+        self._compiled: dict[tuple[int, str], Compiled] = {}
 
-    def message(self, contact: Contact) -> PreparedEmail:
-        language = email_language(self.email, contact)
-        compiled = self._compiled.get(language)
+    def version(self, email_id: int | None) -> Email:
+        """The campaign's e-mail, or one of its A/B test versions."""
+        if email_id is None:
+            return self.email
+        if email_id not in self._versions:
+            self._versions[email_id] = Email.objects.get(pk=email_id)
+        return self._versions[email_id]
+
+    def message(self, contact: Contact, email_id: int | None = None) -> PreparedEmail:
+        email = self.version(email_id)
+        language = email_language(email, contact)
+        compiled = self._compiled.get((email.pk, language))
         if compiled is None:
-            compiled = self._compiled[language] = self._compile(language)
+            compiled = self._compiled[email.pk, language] = self._compile(email, language)
         values: dict[str, str] = {}
         for slot, (tag, html) in compiled.tags.items():
             value = merge_value(tag, contact)
@@ -83,6 +102,9 @@ class CampaignRenderer:
         values[UNSUBSCRIBE] = values[UNSUBSCRIBE_HEADER] = compiled.unsubscribe_prefix.replace(
             _TOKEN, token
         )
+        values[UNSUBSCRIBE_TOKEN] = token
+        if compiled.tracked:
+            values[TRACKING] = tracking_token(campaign=self.campaign, contact=contact)
         message = compiled.template.message(to=str(contact.email), values=values)
         if any(isinstance(piece, MergeTag) for piece in compiled.subject):
             # A personal subject needs its own header encoding: Django assembles this one.
@@ -90,14 +112,19 @@ class CampaignRenderer:
             message.raw = None
         return message
 
-    def _compile(self, language: str) -> Compiled:
+    def _compile(self, email: Email, language: str) -> Compiled:
         with translation.override(language):
-            subject, preheader, body = self.email.subject, self.email.preheader, self.email.body
+            subject, preheader, body = email.subject, email.preheader, email.body
             path = reverse("contacts_public:preferences", kwargs={"token": _TOKEN})
             unsubscribe_path = reverse("campaigns:unsubscribe", kwargs={"token": _TOKEN})
+            list_header = list_id(self.campaign)
         subject_pieces, _errors = merge_parse(subject, properties=self.properties)
         tags: dict[str, tuple[MergeTag, bool]] = {}
-        template = MessageTemplate(header_slots=(UNSUBSCRIBE_HEADER,))
+        template = MessageTemplate(header_slots=(UNSUBSCRIBE_HEADER, UNSUBSCRIBE_TOKEN))
+        tracking = template.slot(TRACKING)
+        if self.campaign.track_clicks:
+            body = links_track(campaign=self.campaign, body=body, slot=tracking)
+        tracked = tracking in body or self.campaign.track_opens
 
         def with_slots(pieces: list[Piece], *, html: bool, escape_text: bool) -> str:
             out = []
@@ -126,20 +153,33 @@ class CampaignRenderer:
             "unsubscribe_url": template.slot(UNSUBSCRIBE),
         }
         with translation.override(language):
-            html = render_to_string(
+            html: str = render_to_string(
                 "campaigns/email/layout.html",
                 {**context, "body": mark_safe(html_body)},  # noqa: S308 (sanitised at save)
             )
             text = render_to_string("campaigns/email/layout.txt", {**context, "body": text_body})
-        # RFC 8058: the mail program's own unsubscribe button POSTs to this link.
+        if self.campaign.track_opens:
+            html = pixel_add(html_document=html, slot=tracking)
+        # RFC 8058: the mail program's own unsubscribe button POSTs to the https link.
+        unsubscribe = f"<{template.slot(UNSUBSCRIBE_HEADER)}>"
+        if mailto := unsubscribe_mailto(template.slot(UNSUBSCRIBE_TOKEN)):
+            unsubscribe += f", <{mailto}>"
         headers = {
-            "List-Unsubscribe": f"<{template.slot(UNSUBSCRIBE_HEADER)}>",
+            "List-Id": list_header,
+            "List-Unsubscribe": unsubscribe,
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        if self.email.reply_to:
-            headers["Reply-To"] = self.email.reply_to
+        if email.reply_to:
+            headers["Reply-To"] = email.reply_to
+        signer = dkim_signer()
         template.build(
-            subject=plain_subject, text=text, html=_INLINER.inline(html), headers=headers
+            subject=plain_subject,
+            text=text,
+            html=_INLINER.inline(html),
+            headers=headers,
+            from_email=campaign_from(email),
+            envelope_from=settings.CAMPAIGNS_RETURN_PATH or None,  # where bounces go
+            signer=signer.sign if signer is not None else None,
         )
         return Compiled(
             template=template,
@@ -147,6 +187,7 @@ class CampaignRenderer:
             tags=tags,
             preferences_prefix=f"{settings.SITE_URL}{path}",
             unsubscribe_prefix=f"{settings.SITE_URL}{unsubscribe_path}",
+            tracked=tracked,
         )
 
 

@@ -11,7 +11,9 @@
    nothing (its lease expires and the rows are taken again) and sends at most the message in
    flight twice; a row marked SENT is never sent again.
 3. SMTP answers: 4xx (and a dropped connection) are retried with backoff; 5xx marks the
-   delivery FAILED with the server's reason. A contact who may no longer be e-mailed for the
+   delivery FAILED with the server's reason, except a recipient refused as non-existent
+   ("550 5.1.1"): that delivery is BOUNCED and the address suppressed (`campaigns.suppression`,
+   as Mautic does). A contact who may no longer be e-mailed for the
    campaign's purpose when their turn comes (unsubscribed, bounced, erased) is SKIPPED.
 4. When no delivery is left pending the campaign is SENT.
 """
@@ -25,30 +27,38 @@ import smtplib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.abtests import ab_assign, ab_testing, abtests_decide_due
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import CampaignRenderer
-from contacts.models import Contact
+from campaigns.suppression import address_is_gone, bounce_record
+from campaigns.tracking import email_sent_record
+from contacts.models import Contact, Subscription
 from contacts.segments import segment_members
 from contacts.selectors import contacts_emailable
 from inbound.lib.errors import DomainError
 from inbound.lib.leases import lease_claim
 from inbound.lib.mailing import send_prepared
+from inbound.lib.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
 TICK_BUDGET_SECONDS = 20.0
 MAX_ATTEMPTS = 5
+# Below this many messages in a tick, a few failures say nothing about the provider.
+PAUSE_MIN_ATTEMPTS = 50
 
 
 def _lease() -> dt.timedelta:
@@ -66,8 +76,19 @@ class CampaignNotSendable(DomainError):
 def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
     """Who the campaign goes to: members of any of its segments (everyone when it names none)
     minus the excluded segments, among the contacts the consent selector allows for its
-    purpose (and topic)."""
+    purpose (and topic). A bulletin made automatically (`campaigns.bulletins`) goes only to
+    the subscribers who chose its frequency (immediate, daily or weekly)."""
     contacts = contacts_emailable(purpose=campaign.purpose, topic=campaign.topic)
+    if campaign.bulletin_frequency:
+        contacts = contacts.filter(
+            Exists(
+                Subscription.objects.filter(
+                    contact=OuterRef("pk"),
+                    topic=campaign.topic,
+                    frequency=campaign.bulletin_frequency,
+                )
+            )
+        )
     included = Q()
     for segment in campaign.segments.all():
         included |= Q(pk__in=segment_members(segment=segment).values("pk"))
@@ -78,53 +99,81 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
     return contacts
 
 
-def deliveries_materialise(*, campaign: Campaign) -> int:
-    """One INSERT…SELECT of the audience into deliveries; returns how many rows it added."""
+def deliveries_materialise(*, campaign: Campaign, due: dt.datetime | None = None) -> int:
+    """One INSERT…SELECT of the audience into deliveries; returns how many rows it added.
+
+    Each delivery is due at `due` (now by default); with `campaign.local_time`, contacts of the
+    Canary Islands (postal codes 35 and 38) are due at the same clock time in Atlantic/Canary.
+    """
+    due = due or timezone.now()
+    due_there: Any = Value(due)
+    if campaign.local_time:
+        due_there = Case(
+            When(CANARY_ISLANDS, then=Value(canary_time(due))),
+            default=Value(due),
+            output_field=DateTimeField(),
+        )
     audience = (
         campaign_audience(campaign=campaign)
         .order_by()
-        .annotate(recipient=F("pk"), recipient_language=F("language"))
-        .values("recipient", "recipient_language")
+        .annotate(recipient=F("pk"), recipient_language=F("language"), recipient_due=due_there)
+        .values("recipient", "recipient_language", "recipient_due")
     )
     select_sql, select_params = audience.query.sql_with_params()
     ops = connection.ops
     table = ops.quote_name(Delivery._meta.db_table)
     columns = (
-        "campaign_id, contact_id, language, status, attempts, next_attempt_at, message_id, error"
+        "campaign_id, contact_id, language, status, attempts, next_attempt_at, message_id, "
+        "error, in_ab_test"
     )
     insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
     suffix = ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], []) or ""
     sql = (
         f"{insert} {table} ({columns}) "  # noqa: S608 (our table; the audience is a compiled queryset)
-        f"SELECT %s, audience.recipient, audience.recipient_language, %s, 0, %s, '', '' "
-        f"FROM ({select_sql}) audience {suffix}"
+        f"SELECT %s, audience.recipient, audience.recipient_language, %s, 0, "
+        f"audience.recipient_due, '', '', %s FROM ({select_sql}) audience {suffix}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [campaign.pk, Delivery.Status.PENDING, timezone.now(), *select_params])
+        cursor.execute(sql, [campaign.pk, Delivery.Status.PENDING, False, *select_params])
         return max(cursor.rowcount, 0)
 
 
+CANARY_ISLANDS = Q(postal_code__startswith="35") | Q(postal_code__startswith="38")
+
+
+def canary_time(at: dt.datetime) -> dt.datetime:
+    """The moment the clocks of the Canary Islands show what Madrid's show at `at`."""
+    wall = at.astimezone(ZoneInfo("Europe/Madrid")).replace(tzinfo=None)
+    return wall.replace(tzinfo=ZoneInfo("Atlantic/Canary"))
+
+
 @transaction.atomic
-def campaign_start(*, campaign: Campaign) -> int:
+def campaign_start(*, campaign: Campaign, by: Any = None) -> int:
     """Freeze the audience and start sending; returns the number of recipients.
 
     Raises CampaignNotSendable when the campaign was already started (a double click sends
-    once) or nobody in its audience may receive it.
+    once) or nobody in its audience may receive it. The quality gate is the caller's
+    (`campaigns.control`).
     """
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if locked.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
         raise CampaignNotSendable(
             _("This campaign has already been sent or is being sent."), code="started"
         )
-    recipients = deliveries_materialise(campaign=locked)
+    due = locked.scheduled_at if locked.status == Campaign.Status.SCHEDULED else None
+    recipients = deliveries_materialise(campaign=locked, due=due)
     if recipients == 0:
         raise CampaignNotSendable(
             _("Nobody in this audience may receive this e-mail: nothing was sent."),
             code="empty",
         )
+    if locked.variants.exists():
+        ab_assign(campaign=locked, recipients=recipients, now=due or timezone.now())
     locked.status = Campaign.Status.SENDING
     locked.started_at = timezone.now()
-    locked.save(update_fields=["status", "started_at", "updated_at"])
+    locked.started_by = by if getattr(by, "pk", None) else locked.started_by
+    locked.pause_reason = ""
+    locked.save(update_fields=["status", "started_at", "started_by", "pause_reason", "updated_at"])
     campaign.status, campaign.started_at = locked.status, locked.started_at
     return recipients
 
@@ -133,10 +182,13 @@ def campaign_start(*, campaign: Campaign) -> int:
 
 
 def deliveries_claim(*, campaign: Campaign, limit: int, now: dt.datetime) -> list[int]:
-    """Lease up to `limit` due deliveries of the campaign; their ids."""
+    """Lease up to `limit` due deliveries of the campaign; their ids. While an A/B test is
+    undecided, only the deliveries in the test are due."""
     due = Delivery.objects.filter(
         campaign=campaign, status=Delivery.Status.PENDING, next_attempt_at__lte=now
     )
+    if campaign.ab_decided_at is None and ab_testing(campaign):
+        due = due.filter(email__isnull=False)
     return lease_claim(due, limit=limit, lease=_lease())
 
 
@@ -147,6 +199,7 @@ def deliveries_send(
     connection: BaseEmailBackend,
     renderer: CampaignRenderer,
     now: dt.datetime,
+    throttle: Throttle | None = None,
 ) -> int:
     """Send the leased deliveries `ids`; returns how many were sent."""
     deliveries = list(
@@ -160,8 +213,18 @@ def deliveries_send(
     )
     sent = 0
     with _commits_without_waiting_for_disk():
-        for delivery in deliveries:
-            sent += _deliver(delivery, allowed, connection, renderer, now=now)
+        try:
+            for delivery in deliveries:
+                if throttle is not None and delivery.contact_id in allowed:
+                    throttle.wait()
+                sent += _deliver(delivery, allowed, connection, renderer, now=now)
+        finally:
+            # One INSERT for the chunk, not one per message: a sender killed mid-chunk leaves
+            # its sent messages without this touchpoint (their deliveries still say SENT).
+            email_sent_record(
+                campaign=campaign,
+                deliveries=[d for d in deliveries if d.status == Delivery.Status.SENT],
+            )
     return sent
 
 
@@ -198,7 +261,7 @@ def _deliver(
     if delivery.contact_id not in allowed:
         _finish(delivery, Delivery.Status.SKIPPED, error=_("no longer allowed to e-mail"))
         return 0
-    message = renderer.message(delivery.contact)
+    message = renderer.message(delivery.contact, email_id=delivery.email_id)
     try:
         send_prepared(message, connection)
     except smtplib.SMTPResponseException as error:  # the server answered 4xx or 5xx
@@ -206,6 +269,12 @@ def _deliver(
         return 0
     except smtplib.SMTPRecipientsRefused as error:
         code, reason = next(iter(error.recipients.values()), (550, b""))
+        if address_is_gone(code, _reason(reason)):  # "550 5.1.1 user unknown": never again
+            error_text = f"{code} {_reason(reason)}"
+            bounce_record(
+                contact=delivery.contact, delivery=delivery, reason=error_text, source="smtp"
+            )
+            return 0
         _failed(delivery, code, _reason(reason), now=now)
         return 0
     except (smtplib.SMTPException, OSError) as error:
@@ -213,6 +282,7 @@ def _deliver(
         _failed(delivery, 421, f"{type(error).__name__}: {error}", now=now)
         return 0
     _sent(delivery.pk, message.message_id)
+    delivery.status, delivery.message_id = Delivery.Status.SENT, message.message_id
     return 1
 
 
@@ -260,18 +330,64 @@ def _failed(delivery: Delivery, code: int, reason: str, *, now: dt.datetime) -> 
 def campaign_send(
     *, campaign: Campaign, connection: BaseEmailBackend, deadline: float, now: dt.datetime
 ) -> int:
-    """Send the campaign's due deliveries until none is left or `deadline` (monotonic)."""
+    """Send the campaign's due deliveries until none is left, `deadline` (monotonic) passes,
+    or staff pause or cancel it (checked before each chunk). Pauses it on its own when too many
+    messages fail: a provider refusing everything should not burn the whole audience."""
     renderer = CampaignRenderer(campaign)
-    sent = 0
+    throttle = sending_throttle(connection)
+    sent = attempted = errors = 0
     while time.monotonic() < deadline:
+        if not Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).exists():
+            return sent
         ids = deliveries_claim(campaign=campaign, limit=CHUNK, now=now)
         if not ids:
             break
-        sent += deliveries_send(
-            campaign=campaign, ids=ids, connection=connection, renderer=renderer, now=now
+        chunk_sent = deliveries_send(
+            campaign=campaign,
+            ids=ids,
+            connection=connection,
+            renderer=renderer,
+            now=now,
+            throttle=throttle,
         )
+        sent += chunk_sent
+        attempted += len(ids)
+        errors += (
+            Delivery.objects.filter(pk__in=ids)
+            .exclude(status__in=[Delivery.Status.SENT, Delivery.Status.SKIPPED])
+            .count()
+        )
+        if _too_many_errors(attempted, errors):
+            _pause_for_errors(campaign, attempted, errors)
+            return sent
     _finish_if_done(campaign)
     return sent
+
+
+def sending_throttle(connection: BaseEmailBackend) -> Throttle | None:
+    """The provider's shared rate limit (`CAMPAIGNS_RATE_PER_SECOND`; 0: none)."""
+    rate = float(getattr(settings, "CAMPAIGNS_RATE_PER_SECOND", 0) or 0)
+    if rate <= 0:
+        return None
+    backend = type(connection)
+    provider = f"{backend.__module__}.{backend.__qualname__}:{getattr(connection, 'host', '')}"
+    return Throttle(provider, rate)
+
+
+def _too_many_errors(attempted: int, errors: int) -> bool:
+    percent = int(getattr(settings, "CAMPAIGNS_PAUSE_ERROR_PERCENT", 20))
+    return attempted >= PAUSE_MIN_ATTEMPTS and errors * 100 > percent * attempted
+
+
+def _pause_for_errors(campaign: Campaign, attempted: int, errors: int) -> None:
+    reason = _(
+        "Paused on its own: %(errors)d of the last %(attempted)d messages failed. Check the "
+        "errors of the deliveries and the mail server, then resume."
+    ) % {"errors": errors, "attempted": attempted}
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+        status=Campaign.Status.PAUSED, pause_reason=reason[:300], updated_at=timezone.now()
+    )
+    logger.error("campaign %s paused: %s of %s messages failed", campaign.pk, errors, attempted)
 
 
 def _finish_if_done(campaign: Campaign) -> None:
@@ -285,15 +401,14 @@ def _finish_if_done(campaign: Campaign) -> None:
 def campaigns_send_due(now: dt.datetime | None = None) -> SendResult:
     """Beat's tick: start scheduled campaigns whose time has come, then send what is due of
     every campaign being sent, within the tick's budget."""
+    from campaigns.control import campaign_start_scheduled  # it runs the gate, which renders
+
     now = now or timezone.now()
+    abtests_decide_due(now)
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
-    ):
-        try:
-            campaign_start(campaign=campaign)
-        except CampaignNotSendable as error:
-            logger.warning("scheduled campaign %s not sent: %s", campaign.pk, error)
-            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+    ).select_related("email"):
+        campaign_start_scheduled(campaign=campaign)
     deadline = time.monotonic() + TICK_BUDGET_SECONDS
     backend = mail.get_connection()
     sent = 0

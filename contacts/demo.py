@@ -528,6 +528,8 @@ def contacts_demo_seed(*, contacts: int = 2000, seed: int = 42) -> int:
     if _demo_exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
+    # Its own stream, so the rest of the demo stays what it was without it.
+    rhythm = random.Random(seed + 1)  # noqa: S311
     today = timezone.localdate()
     midnight = timezone.make_aware(dt.datetime.combine(today, dt.time()))
     start = midnight - dt.timedelta(days=182)
@@ -557,8 +559,23 @@ def contacts_demo_seed(*, contacts: int = 2000, seed: int = 42) -> int:
                     ],
                 )
             )
+            # Most want news at once; some a daily or weekly digest (bulletins).
+            frequency = _pick(
+                rhythm,
+                [
+                    (Subscription.Frequency.IMMEDIATE, 70),
+                    (Subscription.Frequency.DAILY, 20),
+                    (Subscription.Frequency.WEEKLY, 10),
+                ],
+            )
             subscriptions.append(
-                Subscription(contact=contact, topic=topic, status=status, created_at=joined)
+                Subscription(
+                    contact=contact,
+                    topic=topic,
+                    status=status,
+                    frequency=frequency,
+                    created_at=joined,
+                )
             )
             if status != Subscription.Status.PENDING:
                 consents.append(_consent(contact, "topic", "granted", joined, topic))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from contacts.models import CONTENT_LANGUAGES, Contact, Topic
+from contacts.models import CONTENT_LANGUAGES, Contact, Subscription, Topic
 from contacts.rights import PAUSE_MONTHS, pause_until, public_topics
 
 
@@ -24,7 +24,29 @@ class EmailRequestForm(forms.Form):
     )
 
 
+class RadioGroup(forms.RadioSelect):
+    """Radios whose field "label" is its first radio: the error summary's link lands on it."""
+
+    def id_for_label(self, id_: str, index: str | None = "0") -> str:
+        return super().id_for_label(id_, index or "0")
+
+
+def frequency_choices() -> list[tuple[str, Any]]:
+    """How often a topic's news may come (`Subscription.Frequency`), as the form offers it."""
+    Frequency = Subscription.Frequency
+    return [
+        (Frequency.IMMEDIATE.value, _("As soon as it is published")),
+        (Frequency.DAILY.value, _("Once a day, in a summary")),
+        (Frequency.WEEKLY.value, _("Once a week, in a summary")),
+    ]
+
+
 class PreferencesForm(forms.Form):
+    """Topics (each with how often its news comes), newsletter, language and a pause.
+
+    One radio group per topic, `frequency_<topic id>`, shown under the topic's checkbox. Left
+    out of a submission it keeps the current choice (or "as soon as it is published")."""
+
     topics: forms.ModelMultipleChoiceField[Topic] = forms.ModelMultipleChoiceField(
         label=_("Topics"),
         queryset=Topic.objects.none(),
@@ -48,6 +70,20 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = public_topics()  # type: ignore[attr-defined]
+        self.topic_list = list(public_topics())
+        current = dict(
+            Subscription.objects.filter(contact=contact).values_list("topic_id", "frequency")
+        )
+        for topic in self.topic_list:
+            self.fields[f"frequency_{topic.pk}"] = forms.ChoiceField(
+                label=_("How often do you want news about %(topic)s?") % {"topic": topic.name},
+                choices=frequency_choices(),
+                required=False,
+                widget=RadioGroup,
+                initial=current.get(topic.pk, Subscription.Frequency.IMMEDIATE),
+            )
+        # Each topic's question right after the topics, as on the page (the error summary).
+        self.order_fields(["topics", *(f"frequency_{topic.pk}" for topic in self.topic_list)])
         self.fields["pause"].choices = [  # type: ignore[attr-defined]
             ("none", _("Do not pause")),
             *[
@@ -68,6 +104,23 @@ class PreferencesForm(forms.Form):
             elif date > timezone.localdate() + dt.timedelta(days=366):
                 self.add_error("pause_date", _("Email can be paused for one year at most."))
         return data
+
+    def topic_rows(self) -> list[tuple[Any, forms.BoundField]]:
+        """Each topic's checkbox with its frequency radio group, in the topics' order."""
+        checkboxes = {str(box.data["value"]): box for box in self["topics"]}
+        return [
+            (checkboxes[str(topic.pk)], self[f"frequency_{topic.pk}"])
+            for topic in self.topic_list
+            if str(topic.pk) in checkboxes
+        ]
+
+    def frequencies(self) -> dict[int, str]:
+        """The frequency chosen for each topic (topics left without an answer are absent)."""
+        return {
+            topic.pk: self.cleaned_data[f"frequency_{topic.pk}"]
+            for topic in self.topic_list
+            if self.cleaned_data.get(f"frequency_{topic.pk}")
+        }
 
     def paused_until(self) -> dt.date | None:
         return pause_until(

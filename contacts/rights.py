@@ -235,6 +235,8 @@ class PreferencesIn:
     email_paused_until: dt.date | None
     # The texts exactly as the page showed them, for the ledger.
     topic_labels: dict[int, str] = field(default_factory=dict)
+    # How often each topic's news comes (topic id -> Subscription.Frequency); absent: unchanged.
+    frequencies: dict[int, str] = field(default_factory=dict)
 
 
 def _consent(
@@ -251,6 +253,24 @@ def _consent(
         source=ConsentRecord.Source.PREFERENCE_CENTRE,
         ip_hash=ip,
     )
+
+
+def _frequencies_set(
+    contact: Contact, *, topics: dict[int, Topic], frequencies: dict[int, str]
+) -> dict[str, str]:
+    """How often each ticked topic's news comes; {topic slug: frequency} of what changed.
+
+    Not consent (the citizen agreed to the topic, not to a rhythm), so no ledger record: the
+    change is kept in the `preferences_updated` touchpoint."""
+    changed: dict[str, str] = {}
+    wanted = {pk: value for pk, value in frequencies.items() if pk in topics}
+    for subscription in Subscription.objects.filter(contact=contact, topic_id__in=list(wanted)):
+        frequency = wanted[subscription.topic_id]
+        if subscription.frequency != frequency:
+            subscription.frequency = frequency
+            subscription.save(update_fields=["frequency", "updated_at"])
+            changed[topics[subscription.topic_id].slug] = frequency
+    return changed
 
 
 @transaction.atomic
@@ -284,6 +304,7 @@ def preferences_update(
                     contact, purpose="topic", action="withdrawn", text=text, ip=ip, topic=topic
                 )
             removed.append(topic.slug)
+    frequencies = _frequencies_set(contact, topics=wanted, frequencies=data.frequencies)
     newsletter_was = consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
     if data.newsletter != newsletter_was:
         _consent(
@@ -317,6 +338,7 @@ def preferences_update(
             "topics_added": added,
             "topics_removed": removed,
             "newsletter": data.newsletter,
+            **({"frequencies": frequencies} if frequencies else {}),
             **changed,
         },
     )
@@ -380,6 +402,7 @@ def contact_data(*, contact: Contact) -> dict[str, Any]:
                 "topic": s.topic.slug,
                 "topic_name": s.topic.name,
                 "status": s.status,
+                "frequency": s.frequency,
                 "created_at": _iso(s.created_at),
                 "updated_at": _iso(s.updated_at),
             }

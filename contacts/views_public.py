@@ -78,6 +78,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                     newsletter=form.cleaned_data["newsletter"],
                     language=form.cleaned_data["language"],
                     email_paused_until=form.paused_until(),
+                    frequencies=form.frequencies(),
                 ),
                 request=request,
             )

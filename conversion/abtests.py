@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +35,7 @@ from content.services import can_publish, content_save
 from conversion.models import ABTest, LandingPage, LandingVariant, Submission, landing_pages
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
+from inbound.lib.stats import ZTest, two_proportion_z_test
 
 # What a variant may change of its page; an empty value leaves the page's own text.
 OVERRIDE_FIELDS = ("title", "summary", "body", "submit_label")
@@ -137,30 +137,6 @@ def landing_shown(page: LandingPage, variant: LandingVariant | None) -> LandingP
 
 
 # --- Statistics ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ZTest:
-    z: float
-    p_value: float  # two-sided
-
-
-def two_proportion_z_test(
-    *, conversions_a: int, visitors_a: int, conversions_b: int, visitors_b: int
-) -> ZTest | None:
-    """Pooled two-proportion z-test of B against A; None when it cannot be computed.
-
-    z = (p_b - p_a) / sqrt(p (1 - p) (1/n_a + 1/n_b)) with p the pooled rate, and the two-sided
-    p-value erfc(|z| / √2) = 2 (1 - Φ(|z|)).
-    """
-    if visitors_a <= 0 or visitors_b <= 0:
-        return None
-    pooled = (conversions_a + conversions_b) / (visitors_a + visitors_b)
-    variance = pooled * (1 - pooled) * (1 / visitors_a + 1 / visitors_b)
-    if variance <= 0:
-        return None  # nobody or everybody converted in both arms: nothing to compare
-    z = (conversions_b / visitors_b - conversions_a / visitors_a) / math.sqrt(variance)
-    return ZTest(z=z, p_value=math.erfc(abs(z) / math.sqrt(2)))
 
 
 def enough_data(conversions: int, visitors: int) -> bool:

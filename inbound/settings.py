@@ -22,6 +22,7 @@ from inbound.lib.env import (
     env_email,
     env_int,
     env_list,
+    env_prefixed,
     env_redis_url,
     env_str,
     redis_other_db,
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "content",
     "conversion",
     "campaigns",
+    "anymail",  # ESP backends and the bounce/complaint webhooks (campaigns.webhooks)
 ]
 
 MIDDLEWARE = [
@@ -169,6 +171,7 @@ DEMO_SEEDERS = [
     "contacts.demo.contacts_demo_seed",
     "content.demo.content_demo_seed",
     "conversion.demo.conversion_demo_seed",
+    "campaigns.demo.campaigns_demo_seed",
 ]
 
 # Citizen forms (conversion): anti-abuse, uploads and link lifetimes.
@@ -184,6 +187,21 @@ CONVERSION_DOWNLOAD_MAX_AGE_HOURS = env_int("CONVERSION_DOWNLOAD_MAX_AGE_HOURS",
 # Campaigns (campaigns.sending): a sender's lease on a chunk of deliveries. It only runs out
 # when the sender died; then another sender takes the chunk's unsent rows.
 CAMPAIGNS_LEASE_SECONDS = env_int("CAMPAIGNS_LEASE_SECONDS", 120, minimum=5)
+# The provider's cap on messages a second, shared by every email worker through a Redis token
+# bucket (inbound.lib.throttle); 0: as fast as the workers go. Amazon SES starts at 14.
+CAMPAIGNS_RATE_PER_SECOND = env_int("CAMPAIGNS_RATE_PER_SECOND", 0, minimum=0)
+# A send pauses on its own when more than this share of a tick's messages fail (at least 50).
+CAMPAIGNS_PAUSE_ERROR_PERCENT = env_int("CAMPAIGNS_PAUSE_ERROR_PERCENT", 20, minimum=1)
+# Deliverability (docs/operations.md, "Email"). The SMTP envelope sender of campaign mail, where
+# bounces go; empty: the From address. An ESP (anymail) uses its own and ignores this.
+CAMPAIGNS_RETURN_PATH = env_str("CAMPAIGNS_RETURN_PATH")
+# An address for `List-Unsubscribe: <mailto:…>` (RFC 2369), read through an ESP's inbound
+# webhook (campaigns.webhooks); empty: the https one-click link only.
+CAMPAIGNS_UNSUBSCRIBE_MAILTO = env_str("CAMPAIGNS_UNSUBSCRIBE_MAILTO")
+# DKIM signing of campaign mail sent over SMTP (inbound.lib.dkim_signing): all three, or none.
+CAMPAIGNS_DKIM_PRIVATE_KEY = env_str("CAMPAIGNS_DKIM_PRIVATE_KEY")  # PEM text, or a path to it
+CAMPAIGNS_DKIM_SELECTOR = env_str("CAMPAIGNS_DKIM_SELECTOR")
+CAMPAIGNS_DKIM_DOMAIN = env_str("CAMPAIGNS_DKIM_DOMAIN")
 # Benchmark-only endpoints (`python -m bench submissions` sets it); never on in production.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
@@ -258,6 +276,11 @@ DEFAULT_FROM_EMAIL = env_str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# Any ESP through django-anymail instead of SMTP: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend,
+# its settings as ANYMAIL_<NAME> (ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_WEBHOOK_SECRET=user:pass…).
+if env_str("EMAIL_BACKEND"):
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND")
+ANYMAIL = env_prefixed("ANYMAIL_")
 
 # --- Celery ----------------------------------------------------------------------------------
 # Redis in production; with no REDIS_URL, kombu's filesystem transport under var/ so that
@@ -321,6 +344,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.send_due",
         "schedule": 2.0,
         "options": {"queue": "email", "expires": 2},
+    },
+    "campaigns-bulletins-scan": {
+        # Bulletins: content that became public (scheduled included) recorded once per topic,
+        # and sent to the subscribers who want it at once (campaigns.bulletins).
+        "task": "campaigns.tasks.bulletins_scan",
+        "schedule": 60.0,
+        "options": {"queue": "email", "expires": 60},
+    },
+    "campaigns-bulletins-daily": {
+        # The daily and weekly digests, in the morning (CELERY_TIMEZONE is Europe/Madrid).
+        "task": "campaigns.tasks.bulletins_daily",
+        "schedule": crontab(minute=0, hour=7),
+        "options": {"queue": "email"},
+    },
+    "campaigns-bulletins-weekly": {
+        "task": "campaigns.tasks.bulletins_weekly",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+        "options": {"queue": "email"},
     },
     "content-publish-due": {
         "task": "content.tasks.content_publish_due",

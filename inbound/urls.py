@@ -28,6 +28,9 @@ urlpatterns = [
     path("api/v1/", include("content.urls_api")),
     path("api/v1/", include("conversion.urls_api")),
     path("", include("content.urls_root")),  # sitemap.xml, robots.txt
+    path("e/", include("campaigns.urls_tracking")),  # tracked links of e-mail: no language
+    # ESP bounce, complaint and inbound webhooks (campaigns.webhooks): basic auth, no language.
+    path("anymail/", include("campaigns.urls_webhooks")),
 ]
 
 urlpatterns += i18n_patterns(
@@ -41,6 +44,7 @@ urlpatterns += i18n_patterns(
     path("staff/contacts/", include("contacts.urls_segments")),
     path("staff/content/", include("content.urls_staff")),
     path("staff/conversion/", include("conversion.urls_staff")),
+    path("staff/campaigns/", include("campaigns.urls_staff")),
     path("", include("contacts.urls_public")),
     path("", include("campaigns.urls")),
     path("", include("content.urls")),

@@ -13,6 +13,7 @@ class SmtpSink:
     def __init__(self) -> None:
         self.connections = 0
         self.recipients: list[str] = []
+        self.senders: list[str] = []  # each message's envelope sender (MAIL FROM)
         self.messages: list[bytes] = []
         self.answers: dict[str, str] = {}
 
@@ -34,5 +35,6 @@ class SmtpSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.recipients.extend(envelope.rcpt_tos)
+        self.senders.append(envelope.mail_from)
         self.messages.append(envelope.original_content)
         return "250 OK"

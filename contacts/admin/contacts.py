@@ -53,7 +53,7 @@ class ContactAdminForm(forms.ModelForm):
 class SubscriptionInline(admin.TabularInline):
     model = Subscription
     extra = 0
-    fields = ("topic", "status", "created_at", "updated_at")
+    fields = ("topic", "status", "frequency", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")
 
 

@@ -107,9 +107,45 @@ class ReusedClientRedisCache(RedisCache):
 
     _window_script: Any = None
 
+    def reserve_tokens(self, key: str, *, rate: float, burst: int, count: int) -> float:
+        """Take `count` tokens from a bucket refilled at `rate` per second up to `burst`,
+        shared by every process; the seconds to wait before using them (0 when they were
+        there). Taking is a reservation: the bucket may go negative, and the next taker waits
+        longer, so concurrent workers never exceed the rate together.
+
+        Fails open (0) when Redis cannot be reached.
+        """
+        try:
+            client = self._cache.get_client(key, write=True)
+            script = self._bucket_script
+            if script is None:
+                script = self._bucket_script = client.register_script(_BUCKET_SCRIPT)
+            wait = script(keys=[self.make_and_validate_key(key)], args=[rate, burst, count])
+            return max(0.0, float(wait))
+        except CACHE_ERRORS as error:
+            _unavailable("reserve_tokens", error)
+            return 0.0
+
+    _bucket_script: Any = None
+
 
 _WINDOW_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
+"""
+
+# Redis's own clock (TIME), so workers on machines whose clocks differ share one bucket.
+_BUCKET_SCRIPT = """
+local rate, burst, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate) - count
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+if tokens >= 0 then return '0' end
+return tostring(-tokens / rate)
 """

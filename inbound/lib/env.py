@@ -56,6 +56,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every variable named PREFIX<NAME>, as {NAME: value}: settings of a library that takes a
+    dict of its own (django-anymail's ANYMAIL), whatever names its backends need."""
+    return {
+        name.removeprefix(prefix): value.strip()
+        for name, value in os.environ.items()
+        if name.startswith(prefix) and len(name) > len(prefix)
+    }
+
+
 def env_database(name: str, default_sqlite: Path) -> dict[str, Any]:
     """DATABASES['default'] from a URL; SQLite file by default."""
     raw = env_str(name)

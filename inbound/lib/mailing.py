@@ -7,7 +7,9 @@ group once, with placeholders ("slots") where the values go, and `message()` mak
 recipient's copy by joining the finished bytes with that recipient's values (microseconds).
 
 The copy is a real `EmailMultiAlternatives` (its `to`, `body` and alternatives hold the values),
-so every backend can send it; `send_prepared()` hands the SMTP backend the joined bytes directly.
+so every backend can send it; `send_prepared()` hands the SMTP backend the joined bytes directly
+(or Django's assembly of them), with the template's envelope sender (a return path may differ
+from From) and, when it has one, its signer (DKIM) applied to exactly those bytes.
 Whenever the fast path can't be proven right, the message falls back to Django's own assembly:
 a slot that the encoder split or escaped, an address that needs encoding (IDN, a display name),
 a value with a line break or long enough to break the 998-byte line limit, a header value that
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -54,10 +56,12 @@ class MessageTemplate:
             name: f"inbound-slot-{name}-{nonce}" for name in (TO, MESSAGE_ID, DATE)
         }
         self._parts: list[bytes | str] | None = None
-        self._longest_line = 0
+        # Each line holding value slots: its length without them, and how often each occurs.
+        self._slot_lines: list[tuple[int, tuple[tuple[str, int], ...]]] = []
         self.subject = self.text = self.html = ""
-        self.from_email = ""
+        self.from_email = self.envelope_from = ""
         self.headers: dict[str, str] = {}
+        self.signer: Callable[[bytes], bytes] | None = None
 
     def slot(self, name: str) -> str:
         placeholder = self._placeholders.get(name)
@@ -75,11 +79,19 @@ class MessageTemplate:
         html: str | None,
         from_email: str | None = None,
         headers: Mapping[str, str] | None = None,
+        envelope_from: str | None = None,
+        signer: Callable[[bytes], bytes] | None = None,
     ) -> MessageTemplate:
+        """`from_email` is the From header (a display name is fine: it is encoded once, here);
+        `envelope_from` the SMTP MAIL FROM, where bounces go (default: the From address);
+        `signer` turns each copy's final bytes into signed ones (DKIM) before SMTP sends them."""
         self.subject, self.text, self.html = subject, text, html or ""
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
         self.headers = dict(headers or {})
-        self.envelope_from = sanitize_address(self.from_email, settings.DEFAULT_CHARSET)
+        self.envelope_from = sanitize_address(
+            envelope_from or self.from_email, settings.DEFAULT_CHARSET
+        )
+        self.signer = signer
         slots = self._header_slots
         probe = EmailMultiAlternatives(
             subject=subject,
@@ -97,7 +109,7 @@ class MessageTemplate:
         raw = probe.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]  # Django's own
         expected = subject + text + (html or "") + "".join(self.headers.values())
         self._parts = self._split(raw, expected=expected)
-        self._longest_line = max(len(line) for line in raw.split(b"\r\n"))
+        self._slot_lines = self._lines_with_slots(raw)
         return self
 
     def _split(self, raw: bytes, *, expected: str) -> list[bytes | str] | None:
@@ -138,22 +150,39 @@ class MessageTemplate:
         if self.html:
             message.attach_alternative(fill(self.html), "text/html")
         message.envelope_from = self.envelope_from
+        message.signer = self.signer
         message.message_id = make_msgid(domain=DNS_NAME)
+        # Also for the joined copy: a backend other than SMTP assembles it, with this Message-ID.
+        message.extra_headers["Message-ID"] = message.message_id
         if self._parts is not None and self._fast_ok(to, values):
             message.raw = self._join(self._parts, to, message.message_id, values)
-        else:
-            message.extra_headers["Message-ID"] = message.message_id
         return message
+
+    def _lines_with_slots(self, raw: bytes) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
+        placeholders = {name: p.encode() for name, p in self._placeholders.items()}
+        lines = []
+        for line in raw.split(b"\r\n"):
+            counts = tuple((name, line.count(p)) for name, p in placeholders.items() if p in line)
+            if counts:
+                fixed = len(line) - sum(len(placeholders[name]) * n for name, n in counts)
+                lines.append((fixed, counts))
+        return lines
 
     def _fast_ok(self, to: str, values: Mapping[str, str]) -> bool:
         if _SIMPLE_ADDRESS.fullmatch(to) is None:
             return False
-        room = _LINE_LIMIT - self._longest_line
+        sizes: dict[str, int] = {}
         for name, value in values.items():
-            room -= len(value.encode())
-            if "\r" in value or "\n" in value or "\x00" in value or room < 0:
+            if "\r" in value or "\n" in value or "\x00" in value:
                 return False
             if name in self._ascii_slots and _SAFE_VALUE.fullmatch(value) is None:
+                return False
+            sizes[name] = len(value.encode())
+        # Every line as it will be once filled (a slot may occur several times on one line, e.g.
+        # a tracked link): none may pass the limit. Header slots (To, Message-ID, Date) have
+        # lines of their own, far below it.
+        for fixed, counts in self._slot_lines:
+            if fixed + sum(sizes.get(name, 0) * n for name, n in counts) > _LINE_LIMIT:
                 return False
         return True
 
@@ -176,20 +205,39 @@ class PreparedEmail(EmailMultiAlternatives):
 
     raw: bytes | None = None
     envelope_from: str = ""
-    message_id: str = ""  # its Message-ID, whichever way it is assembled
+    signer: Callable[[bytes], bytes] | None = None
+    # Its Message-ID, whichever way it is assembled; after an ESP (anymail) sent it, the ESP's
+    # id of it, which the ESP's bounce and complaint webhooks quote.
+    message_id: str = ""
 
 
 def send_prepared(message: PreparedEmail, connection: BaseEmailBackend | None = None) -> None:
-    """Send one copy: its joined bytes straight to an SMTP connection, else the usual way.
+    """Send one copy: its bytes straight to an SMTP connection, else the usual way.
 
+    Over SMTP the bytes are ours either way (joined, or assembled by Django), so the envelope
+    sender may differ from From (a return path) and a DKIM signature covers exactly what is sent.
     Raises what the backend raises (smtplib errors); the caller decides about retries.
     """
     backend = connection or get_connection()
-    if message.raw is not None and isinstance(backend, SMTPBackend):
+    if isinstance(backend, SMTPBackend):
+        raw, recipients = message.raw, message.to
+        if raw is None:
+            encoding = message.encoding or settings.DEFAULT_CHARSET
+            raw = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+            recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+        if message.signer is not None:
+            raw = message.signer(raw)
         if backend.connection is None:
             backend.open()
         smtp: Any = backend.connection
-        smtp.sendmail(message.envelope_from, message.to, message.raw)
+        try:
+            smtp.sendmail(message.envelope_from, recipients, raw)
+        finally:
+            if connection is None:  # ours alone: closed as Django's send() would
+                backend.close()
         return
     message.connection = backend
     message.send()
+    esp_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    if esp_id is not None and not isinstance(esp_id, set):  # a set: recipients got several
+        message.message_id = str(esp_id)

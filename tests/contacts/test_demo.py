@@ -79,6 +79,17 @@ def test_subscriptions_come_with_the_consent_that_justifies_them() -> None:
     assert ConsentRecord.objects.filter(purpose="newsletter", action="granted").exists()
 
 
+def test_most_subscribers_want_news_at_once_and_some_a_daily_or_weekly_digest() -> None:
+    contacts_demo_seed(contacts=SIZE)
+
+    frequencies = Counter(
+        Subscription.objects.filter(status="active").values_list("frequency", flat=True)
+    )
+    assert frequencies.most_common(1)[0][0] == Subscription.Frequency.IMMEDIATE
+    assert frequencies[Subscription.Frequency.DAILY] > 0
+    assert frequencies[Subscription.Frequency.WEEKLY] > 0
+
+
 def test_six_months_of_touchpoints_about_ten_per_contact() -> None:
     contacts_demo_seed(contacts=SIZE)
 

@@ -95,6 +95,10 @@ def test_changing_topics_works_without_javascript(page_without_js: Page, site: s
 
     topics.get_by_label("Obras en la calle").uncheck()
     topics.get_by_label("Agenda cultural").check()
+    how_often = text_in("en", "How often do you want news about %(topic)s?")
+    cultura_often = page.get_by_role("group", name=how_often % {"topic": "Agenda cultural"})
+    expect(cultura_often.get_by_label(text_in("en", "As soon as it is published"))).to_be_checked()
+    cultura_often.get_by_label(text_in("en", "Once a week, in a summary")).check()
     page.get_by_role("button", name=text_in("en", "Save my preferences")).click()
 
     expect(page.get_by_role("status")).to_contain_text(
@@ -102,8 +106,9 @@ def test_changing_topics_works_without_javascript(page_without_js: Page, site: s
     )
     expect(topics.get_by_label("Agenda cultural")).to_be_checked()
     expect(topics.get_by_label("Obras en la calle")).not_to_be_checked()
+    expect(cultura_often.get_by_label(text_in("en", "Once a week, in a summary"))).to_be_checked()
     active = Subscription.objects.filter(contact=contact, status="active")
-    assert list(active.values_list("topic__slug", flat=True)) == ["cultura-e2e"]
+    assert list(active.values_list("topic__slug", "frequency")) == [("cultura-e2e", "weekly")]
 
 
 def test_unsubscribing_from_everything_works_without_javascript(

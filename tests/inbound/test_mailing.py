@@ -144,3 +144,37 @@ def test_a_header_slot_takes_only_plain_url_characters() -> None:
     assert fine.raw is not None and parsed(fine.raw)["List-Unsubscribe"] == "<https://x.es/b/t0k/>"
     assert odd.raw is None
     assert parsed(odd.message().as_bytes())["List-Unsubscribe"] == "<https://x.es/b/ñ/>"
+
+
+def repeated_link_template(links: int, line: str = "") -> MessageTemplate:
+    template = MessageTemplate()
+    token = template.slot("token")
+    anchors = "".join(f'<a href="https://x.example/e/{token}/{n}/">{n}</a> ' for n in range(links))
+    return template.build(
+        subject="Hello",
+        text=f"Hi {template.slot('name')}\n",
+        html=f"<p>{anchors}{line}</p>",
+        from_email="atencion@villaclara.example",
+    )
+
+
+def test_a_long_line_with_room_for_its_values_takes_the_fast_path() -> None:
+    # A value on another line does not count against the long one.
+    template = repeated_link_template(2, line="palabra " * 60)
+
+    copy = template.message(
+        to="lucia@correo.example", values={"token": "t" * 100, "name": "n" * 300}
+    )
+
+    assert copy.raw is not None
+    assert max(len(line) for line in copy.raw.split(b"\r\n")) <= 998
+
+
+def test_a_slot_repeated_on_one_line_counts_each_time_against_the_line_limit() -> None:
+    template = repeated_link_template(10)  # ten tracked links on one line
+
+    copy = template.message(to="lucia@correo.example", values={"token": "t" * 80, "name": "n"})
+
+    assert copy.raw is None  # joined, that line would pass 998 bytes
+    html = parsed(copy.message().as_bytes()).get_body(("html",))
+    assert html is not None and html.get_content().count("t" * 80) == 10
