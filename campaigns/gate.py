@@ -179,8 +179,7 @@ def _languages_check(gate: Gate, email: Email, audience: Counter[str]) -> list[s
     }
     if fallback:
         missing = ", ".join(
-            f"{_language_name(language)} ({count})"
-            for language, count in sorted(fallback.items())
+            f"{_language_name(language)} ({count})" for language, count in sorted(fallback.items())
         )
         gate.add(
             "languages",

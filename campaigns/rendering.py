@@ -71,7 +71,9 @@ class Compiled:
 class CampaignRenderer:
     """Makes each recipient's message of one campaign; compiles each language once."""
 
-    def __init__(self, campaign: Campaign) -> None:
+    def __init__(self, campaign: Campaign, *, tracking: bool = True) -> None:
+        # Previews and test sends are not tracked: a click there is staff's, not the contact's.
+        self.tracking = tracking
         self.campaign = campaign
         self.email = campaign.email
         self._versions: dict[int, Email] = {campaign.email_id: campaign.email}
@@ -122,9 +124,9 @@ class CampaignRenderer:
         tags: dict[str, tuple[MergeTag, bool]] = {}
         template = MessageTemplate(header_slots=(UNSUBSCRIBE_HEADER, UNSUBSCRIBE_TOKEN))
         tracking = template.slot(TRACKING)
-        if self.campaign.track_clicks:
+        if self.campaign.track_clicks and self.tracking:
             body = links_track(campaign=self.campaign, body=body, slot=tracking)
-        tracked = tracking in body or self.campaign.track_opens
+        tracked = tracking in body or (self.campaign.track_opens and self.tracking)
 
         def with_slots(pieces: list[Piece], *, html: bool, escape_text: bool) -> str:
             out = []
@@ -158,7 +160,7 @@ class CampaignRenderer:
                 {**context, "body": mark_safe(html_body)},  # noqa: S308 (sanitised at save)
             )
             text = render_to_string("campaigns/email/layout.txt", {**context, "body": text_body})
-        if self.campaign.track_opens:
+        if self.campaign.track_opens and self.tracking:
             html = pixel_add(html_document=html, slot=tracking)
         # RFC 8058: the mail program's own unsubscribe button POSTs to the https link.
         unsubscribe = f"<{template.slot(UNSUBSCRIBE_HEADER)}>"

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignLink, Delivery
 from contacts.models import Contact
+from contacts.selectors import may_track
 from contacts.services import touchpoint_record, touchpoints_record_received
 from inbound.lib.errors import DomainError
 
@@ -230,10 +231,16 @@ def tracked_campaign(*, campaign_id: int) -> Campaign:
 
 def email_open_record(*, campaign: Campaign, contact_id: int, anonymous: bool = False) -> bool:
     """An `email_open` touchpoint and the delivery's first open; False when nothing was
-    recorded (the campaign stopped tracking opens, or the recipient is unknown or erased)."""
+    recorded (the campaign stopped tracking opens, or the recipient is unknown or erased).
+
+    A pixel reads the recipient's device like a cookie does (ePrivacy art. 5.3, LSSI art. 22.2,
+    as the AEPD reads them): the open is tied to the person only when they consented to
+    tracking; otherwise it is counted for the campaign alone."""
     if not campaign.track_opens:
         return False
-    return _record("email_open", campaign, contact_id, {}, "opened_at", anonymous)
+    return _record(
+        "email_open", campaign, contact_id, {}, "opened_at", anonymous, needs_consent=True
+    )
 
 
 @transaction.atomic
@@ -244,6 +251,8 @@ def _record(
     properties: dict[str, Any],
     first: str,
     anonymous: bool,
+    *,
+    needs_consent: bool = False,
 ) -> bool:
     # Only a recipient counts: a preview or a test send names a contact who has no delivery.
     delivery = (
@@ -253,6 +262,8 @@ def _record(
     )
     if delivery is None:
         return False
+    if needs_consent and not may_track(contact=delivery.contact):
+        anonymous = True
     now = timezone.now()
     touchpoint_record(
         kind=kind,

@@ -248,7 +248,7 @@ def campaign_preview(request: HttpRequest, pk: int) -> HttpResponse:
             request=request,
             detail={"campaign": campaign.pk},
         )
-    message = CampaignRenderer(campaign).message(contact or _stand_in())
+    message = CampaignRenderer(campaign, tracking=False).message(contact or _stand_in())
     html = next((content for content, mime in message.alternatives if mime == "text/html"), "")
     response = HttpResponse(str(html), content_type="text/html; charset=utf-8")
     # The e-mail's own inline styles, images from anywhere, no script, and only our page may
@@ -365,7 +365,7 @@ def campaign_test_send(request: HttpRequest, campaign: Campaign) -> str:
             code="invalid",
         )
     contact = _preview_contact(request, campaign, str(form.cleaned_data.get("contact") or ""))
-    renderer = CampaignRenderer(campaign)
+    renderer = CampaignRenderer(campaign, tracking=False)
     connection = get_connection()
     try:
         for address in form.cleaned_data["recipients"]:

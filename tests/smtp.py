@@ -8,7 +8,10 @@ from typing import Any
 
 class SmtpSink:
     """Counts connections and keeps what came. An address listed in `answers` is answered with
-    that SMTP reply at RCPT instead (e.g. "550 5.1.1 No such user", "451 4.3.0 Try later")."""
+    that SMTP reply at RCPT instead (e.g. "550 5.1.1 No such user", "451 4.3.0 Try later").
+    `hang_up_at`: the message numbers (1-based, counting every DATA) at which the server drops
+    the connection instead of answering, as a crashed or overloaded relay does; that message is
+    not kept."""
 
     def __init__(self) -> None:
         self.connections = 0
@@ -16,6 +19,8 @@ class SmtpSink:
         self.senders: list[str] = []  # each message's envelope sender (MAIL FROM)
         self.messages: list[bytes] = []
         self.answers: dict[str, str] = {}
+        self.hang_up_at: set[int] = set()
+        self._data = 0
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -34,6 +39,10 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self._data += 1
+        if self._data in self.hang_up_at:
+            server.transport.close()
+            return "421 4.3.2 Closing connection"  # never reaches the client: it hung up
         self.recipients.extend(envelope.rcpt_tos)
         self.senders.append(envelope.mail_from)
         self.messages.append(envelope.original_content)

@@ -6,103 +6,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('contacts', '0005_subscription_frequency'),
+        ("campaigns", "0001_initial"),
+        ("contacts", "0005_subscription_frequency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CampaignLink',
+            name="CampaignLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000, verbose_name='address')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=2000, verbose_name="address")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'link',
-                'verbose_name_plural': 'links',
-                'ordering': ['campaign', 'position'],
+                "verbose_name": "link",
+                "verbose_name_plural": "links",
+                "ordering": ["campaign", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Sender',
+            name="Sender",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='display name')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='address')),
-                ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='verified')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="display name")),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="address")),
+                (
+                    "verified_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="verified"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'sender',
-                'verbose_name_plural': 'senders',
-                'ordering': ['name'],
+                "verbose_name": "sender",
+                "verbose_name_plural": "senders",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='bulletin_frequency',
-            field=models.CharField(blank=True, choices=[('immediate', 'as soon as there is news'), ('daily', 'once a day, a digest'), ('weekly', 'once a week, a digest')], help_text='Set on bulletins made automatically: who receives them, by preference.', max_length=16, verbose_name='bulletin frequency'),
+            model_name="campaign",
+            name="bulletin_frequency",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("immediate", "as soon as there is news"),
+                    ("daily", "once a day, a digest"),
+                    ("weekly", "once a week, a digest"),
+                ],
+                help_text="Set on bulletins made automatically: who receives them, by preference.",
+                max_length=16,
+                verbose_name="bulletin frequency",
+            ),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='local_time',
-            field=models.BooleanField(default=False, help_text='Contacts in the Canary Islands receive it at the same clock time in their own time zone (one hour later).', verbose_name="at each contact's local time"),
+            model_name="campaign",
+            name="local_time",
+            field=models.BooleanField(
+                default=False,
+                help_text="Contacts in the Canary Islands receive it at the same clock time in their own time zone (one hour later).",
+                verbose_name="at each contact's local time",
+            ),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='pause_reason',
-            field=models.CharField(blank=True, max_length=300, verbose_name='why it is paused'),
+            model_name="campaign",
+            name="pause_reason",
+            field=models.CharField(blank=True, max_length=300, verbose_name="why it is paused"),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='started_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="campaign",
+            name="started_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='track_clicks',
-            field=models.BooleanField(default=True, verbose_name='track clicks'),
+            model_name="campaign",
+            name="track_clicks",
+            field=models.BooleanField(default=True, verbose_name="track clicks"),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='track_opens',
-            field=models.BooleanField(default=False, help_text='Adds an invisible image to each e-mail. Off by default: opens are unreliable (mail programs load or block images on their own) and invasive.', verbose_name='track opens'),
+            model_name="campaign",
+            name="track_opens",
+            field=models.BooleanField(
+                default=False,
+                help_text="Adds an invisible image to each e-mail. Off by default: opens are unreliable (mail programs load or block images on their own) and invasive.",
+                verbose_name="track opens",
+            ),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='clicked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='first clicked'),
+            model_name="delivery",
+            name="clicked_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="first clicked"),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='opened_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='first opened'),
+            model_name="delivery",
+            name="opened_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="first opened"),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='status',
-            field=models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('skipped', 'skipped'), ('bounced', 'bounced'), ('complained', 'marked as spam')], default='pending', max_length=12, verbose_name='status'),
+            model_name="delivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "pending"),
+                    ("sent", "sent"),
+                    ("failed", "failed"),
+                    ("skipped", "skipped"),
+                    ("bounced", "bounced"),
+                    ("complained", "marked as spam"),
+                ],
+                default="pending",
+                max_length=12,
+                verbose_name="status",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('message_id', ''), _negated=True), fields=['message_id'], name='delivery_msgid_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("message_id", ""), _negated=True),
+                fields=["message_id"],
+                name="delivery_msgid_idx",
+            ),
         ),
         migrations.AddField(
-            model_name='campaignlink',
-            name='campaign',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='campaigns.campaign'),
+            model_name="campaignlink",
+            name="campaign",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="links",
+                to="campaigns.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='email',
-            name='sender',
-            field=models.ForeignKey(blank=True, help_text="Only verified senders are offered. None: the institution's address.", limit_choices_to={'verified_at__isnull': False}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='emails', to='campaigns.sender', verbose_name='sender'),
+            model_name="email",
+            name="sender",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Only verified senders are offered. None: the institution's address.",
+                limit_choices_to={"verified_at__isnull": False},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="emails",
+                to="campaigns.sender",
+                verbose_name="sender",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaignlink',
-            constraint=models.UniqueConstraint(fields=('campaign', 'url'), name='campaignlink_uniq'),
+            model_name="campaignlink",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "url"), name="campaignlink_uniq"
+            ),
         ),
     ]

@@ -6,54 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0002_senders_tracking_bulletins'),
-        ('contacts', '0005_subscription_frequency'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("campaigns", "0002_senders_tracking_bulletins"),
+        ("contacts", "0005_subscription_frequency"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BulletinItem',
+            name="BulletinItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.PositiveBigIntegerField(verbose_name='content id')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('title_es', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_ca', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_eu', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_gl', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('title_en', models.CharField(max_length=200, null=True, verbose_name='title')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('summary_es', models.TextField(blank=True, null=True, verbose_name='summary')),
-                ('summary_ca', models.TextField(blank=True, null=True, verbose_name='summary')),
-                ('summary_eu', models.TextField(blank=True, null=True, verbose_name='summary')),
-                ('summary_gl', models.TextField(blank=True, null=True, verbose_name='summary')),
-                ('summary_en', models.TextField(blank=True, null=True, verbose_name='summary')),
-                ('url', models.URLField(max_length=500, verbose_name='address')),
-                ('url_es', models.URLField(max_length=500, null=True, verbose_name='address')),
-                ('url_ca', models.URLField(max_length=500, null=True, verbose_name='address')),
-                ('url_eu', models.URLField(max_length=500, null=True, verbose_name='address')),
-                ('url_gl', models.URLField(max_length=500, null=True, verbose_name='address')),
-                ('url_en', models.URLField(max_length=500, null=True, verbose_name='address')),
-                ('published_at', models.DateTimeField(verbose_name='published')),
-                ('detected_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded')),
-                ('immediate_at', models.DateTimeField(blank=True, null=True, verbose_name='immediate bulletin: done')),
-                ('daily_at', models.DateTimeField(blank=True, null=True, verbose_name='daily digest: done')),
-                ('weekly_at', models.DateTimeField(blank=True, null=True, verbose_name='weekly digest: done')),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
-                ('daily_campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaigns.campaign', verbose_name='daily digest')),
-                ('immediate_campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaigns.campaign', verbose_name='immediate bulletin')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bulletin_items', to='contacts.topic', verbose_name='topic')),
-                ('weekly_campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaigns.campaign', verbose_name='weekly digest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField(verbose_name="content id")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("title_es", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_ca", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_eu", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_gl", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("title_en", models.CharField(max_length=200, null=True, verbose_name="title")),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                ("summary_es", models.TextField(blank=True, null=True, verbose_name="summary")),
+                ("summary_ca", models.TextField(blank=True, null=True, verbose_name="summary")),
+                ("summary_eu", models.TextField(blank=True, null=True, verbose_name="summary")),
+                ("summary_gl", models.TextField(blank=True, null=True, verbose_name="summary")),
+                ("summary_en", models.TextField(blank=True, null=True, verbose_name="summary")),
+                ("url", models.URLField(max_length=500, verbose_name="address")),
+                ("url_es", models.URLField(max_length=500, null=True, verbose_name="address")),
+                ("url_ca", models.URLField(max_length=500, null=True, verbose_name="address")),
+                ("url_eu", models.URLField(max_length=500, null=True, verbose_name="address")),
+                ("url_gl", models.URLField(max_length=500, null=True, verbose_name="address")),
+                ("url_en", models.URLField(max_length=500, null=True, verbose_name="address")),
+                ("published_at", models.DateTimeField(verbose_name="published")),
+                (
+                    "detected_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="recorded"
+                    ),
+                ),
+                (
+                    "immediate_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="immediate bulletin: done"
+                    ),
+                ),
+                (
+                    "daily_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="daily digest: done"),
+                ),
+                (
+                    "weekly_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="weekly digest: done"),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "daily_campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="campaigns.campaign",
+                        verbose_name="daily digest",
+                    ),
+                ),
+                (
+                    "immediate_campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="campaigns.campaign",
+                        verbose_name="immediate bulletin",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bulletin_items",
+                        to="contacts.topic",
+                        verbose_name="topic",
+                    ),
+                ),
+                (
+                    "weekly_campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="campaigns.campaign",
+                        verbose_name="weekly digest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bulletin item',
-                'verbose_name_plural': 'bulletin items',
-                'ordering': ['-published_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('immediate_at__isnull', True)), fields=['topic'], name='bulletinitem_immediate_due_idx'), models.Index(condition=models.Q(('daily_at__isnull', True)), fields=['topic'], name='bulletinitem_daily_due_idx'), models.Index(condition=models.Q(('weekly_at__isnull', True)), fields=['topic'], name='bulletinitem_weekly_due_idx')],
-                'constraints': [models.UniqueConstraint(fields=('topic', 'content_type', 'object_id'), name='bulletinitem_uniq')],
+                "verbose_name": "bulletin item",
+                "verbose_name_plural": "bulletin items",
+                "ordering": ["-published_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("immediate_at__isnull", True)),
+                        fields=["topic"],
+                        name="bulletinitem_immediate_due_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("daily_at__isnull", True)),
+                        fields=["topic"],
+                        name="bulletinitem_daily_due_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("weekly_at__isnull", True)),
+                        fields=["topic"],
+                        name="bulletinitem_weekly_due_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("topic", "content_type", "object_id"), name="bulletinitem_uniq"
+                    )
+                ],
             },
         ),
     ]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
+WIDTH = 420  # small enough that the text stays legible when a phone scales it down
 VALUE_ROOM = 110  # to the right of the longest bar, for its value
 ROW = 44
 LABEL_BASELINE = 16
 BAR_TOP, BAR_HEIGHT = 22, 14
 VALUE_BASELINE = 34
-LABEL_MAX = 70
+LABEL_MAX = 55
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,9 @@ def test_opens_can_only_decide_when_the_campaign_tracks_them(client: Client, mar
     )
 
     assert response.status_code == 200
-    assert "Las aperturas solo se cuentan si la campaña mide aperturas." in response.content.decode()
+    assert (
+        "Las aperturas solo se cuentan si la campaña mide aperturas." in response.content.decode()
+    )
 
 
 def test_the_campaign_page_shows_each_versions_results(

@@ -257,3 +257,23 @@ def test_a_scheduled_campaign_starts_when_its_time_comes(smtp_sink: SmtpSink) ->
 
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT
+
+
+def test_a_server_that_hangs_up_mid_batch_loses_nobody_and_sends_nobody_twice(
+    smtp_sink: SmtpSink,
+) -> None:
+    contacts = [subscriber(email=f"vecino{n}@correo.example") for n in range(10)]
+    smtp_sink.hang_up_at = {4, 8}
+    campaign = campaign_for(*contacts)
+    campaign_start(campaign=campaign)
+
+    first = campaigns_send_due()
+    waiting = campaign.deliveries.filter(status=Delivery.Status.PENDING)
+    assert first.sent == 8 and waiting.count() == 2
+    assert all(d.error.startswith("421 SMTPServerDisconnected") for d in waiting)
+    assert smtp_sink.connections == 3  # a new connection after each hang-up
+
+    campaigns_send_due(now=timezone.now() + dt.timedelta(minutes=2))
+
+    assert sorted(smtp_sink.recipients) == sorted(c.email for c in contacts)
+    assert set(campaign.deliveries.values_list("status", flat=True)) == {Delivery.Status.SENT}

@@ -89,7 +89,9 @@ def test_the_preview_as_a_contact_shows_their_values_and_is_audited(
     client: Client, marketer: Any
 ) -> None:
     lucia = subscriber(first_name="Lucía", email="lucia@correo.example")
-    campaign = with_body("<p>Hola, {{ contact.first_name|default:&quot;vecino/a&quot; }}.</p>", lucia)
+    campaign = with_body(
+        "<p>Hola, {{ contact.first_name|default:&quot;vecino/a&quot; }}.</p>", lucia
+    )
     client.force_login(marketer)
 
     html = page(client, campaign, contact="lucia@correo.example", width="mobile")
@@ -186,3 +188,21 @@ def test_a_schedule_from_the_page_is_read_as_madrid_time(client: Client, markete
     assert campaign.status == Campaign.Status.SCHEDULED and campaign.local_time
     assert campaign.scheduled_at is not None
     assert campaign.scheduled_at.isoformat() == "2030-02-03T08:30:00+00:00"
+
+
+def test_previews_and_tests_carry_the_real_links_so_staff_clicks_count_for_nobody(
+    client: Client, marketer: Any, smtp_sink: SmtpSink
+) -> None:
+    lucia = subscriber(email="lucia@correo.example")
+    campaign = with_body(CLEAR + '<p><a href="https://www.boe.es/">BOE</a></p>', lucia)
+    assert campaign.track_clicks
+    client.force_login(marketer)
+
+    frame = client.get(url("preview", campaign), {"contact": lucia.pk}).content.decode()
+    client.post(url("test-send", campaign), {"recipients": marketer.email, "contact": lucia.pk})
+
+    test = email.message_from_bytes(smtp_sink.messages[0], policy=email.policy.default)
+    html = test.get_body(("html",))
+    assert html is not None
+    for shown in (frame, html.get_content()):
+        assert 'href="https://www.boe.es/"' in shown and "/e/c/" not in shown

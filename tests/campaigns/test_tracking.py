@@ -19,10 +19,11 @@ from campaigns.models import Campaign, CampaignLink, Delivery, Email
 from campaigns.rendering import CampaignRenderer
 from campaigns.sending import campaign_start, campaigns_send_due
 from campaigns.tracking import PIXEL, link_original, tracking_token
-from contacts.models import Contact, DerivedRefresh, Segment, Touchpoint
+from contacts.models import ConsentRecord, Contact, DerivedRefresh, Segment, Touchpoint
 from contacts.rights import contact_anonymise
 from contacts.segments import static_members_add
 from tests.campaigns.test_sending import parsed, subscriber
+from tests.contacts.factories import grant
 from tests.smtp import SmtpSink
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +211,20 @@ def test_a_tampered_token_or_another_campaigns_link_is_404_and_records_nothing(
     assert campaign.deliveries.get().clicked_at is None
 
 
+def test_an_open_counts_for_the_person_only_with_their_consent_to_tracking(
+    smtp_sink: SmtpSink, client: Client
+) -> None:
+    contact = subscriber()  # the newsletter, but not tracking
+    campaign = sent(contact, track_opens=True)
+    (pixel,) = OPEN.findall(parts(parsed(smtp_sink.messages[0]))[0])
+
+    assert client.get(local(pixel)).status_code == 200
+
+    assert campaign.deliveries.get().opened_at is None
+    opens = Touchpoint.objects.filter(kind="email_open")
+    assert [(o.contact_id, o.subject_id) for o in opens] == [(None, str(campaign.pk))]
+
+
 def test_an_address_in_the_request_never_becomes_the_redirect(
     smtp_sink: SmtpSink, client: Client
 ) -> None:
@@ -341,6 +356,7 @@ def test_the_open_pixel_records_opens_and_the_first_open(
     smtp_sink: SmtpSink, client: Client
 ) -> None:
     contact = subscriber()
+    grant(contact, ConsentRecord.Purpose.TRACKING)
     campaign = sent(contact, track_opens=True)
     html, text = parts(parsed(smtp_sink.messages[0]))
     (pixel,) = OPEN.findall(html)
