@@ -379,6 +379,7 @@ def load_data(vendor: str, size: int) -> dict[str, Figure]:
                     pk,
                     topic_ids[slug],
                     "active" if rng.random() < 0.9 else "unsubscribed",
+                    "immediate",
                     created,
                     created,
                 )
@@ -460,7 +461,7 @@ def load_data(vendor: str, size: int) -> dict[str, Figure]:
         progress("loading subscriptions and consent records")
         figures["subscriptions"] = loader.load(
             "contacts_subscription",
-            ["contact_id", "topic_id", "status", "created_at", "updated_at"],
+            ["contact_id", "topic_id", "status", "frequency", "created_at", "updated_at"],
             subscriptions(),
         )
         figures["consent_records"] = loader.load(
