@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import BulletinItem, Campaign
+from inbound.lib.admin import ReadOnlyAdmin
 
 
 def _campaign_link(campaign: Campaign | None, done: Any) -> str:
@@ -22,7 +22,7 @@ def _campaign_link(campaign: Campaign | None, done: Any) -> str:
 
 
 @admin.register(BulletinItem)
-class BulletinItemAdmin(admin.ModelAdmin):
+class BulletinItemAdmin(ReadOnlyAdmin):
     list_display = ("title", "topic", "published_at", "immediate", "daily", "weekly")
     list_filter = ("topic",)
     search_fields = ("title",)
@@ -40,12 +40,3 @@ class BulletinItemAdmin(admin.ModelAdmin):
     @admin.display(description=_("weekly digest"))
     def weekly(self, item: BulletinItem) -> str:
         return _campaign_link(item.weekly_campaign, item.weekly_at)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

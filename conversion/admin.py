@@ -23,6 +23,7 @@ from conversion.models import Form, FormField, SideEffect, Submission, Submissio
 from conversion.outbox import effect_retry_now
 from conversion.services import form_version_bump
 from inbound.audit import audit_record
+from inbound.lib.admin import ReadOnlyAdmin
 
 
 class FormFieldInline(TranslationStackedInline):
@@ -150,19 +151,6 @@ class SideEffectInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """What citizens sent is evidence: staff read it, nobody edits it here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

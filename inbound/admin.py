@@ -6,12 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from inbound.lib.admin import ReadOnlyAdmin
 from inbound.lib.pagecache import public_pages_invalidate
 from inbound.models import AccessibilityStatement, AuditEntry, LegalPage
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Read-only: the log is append-only, so nobody adds, edits or deletes here."""
 
     list_display = ("at", "actor_name", "action", "object_type", "object_repr", "ip_hash")
@@ -20,15 +21,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = False
     show_full_result_count = False  # keeps the changelist fast on millions of rows
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PublicContentAdmin(admin.ModelAdmin):
