@@ -179,7 +179,8 @@ def _languages_check(gate: Gate, email: Email, audience: Counter[str]) -> list[s
     }
     if fallback:
         missing = ", ".join(
-            f"{_language_name(language)} ({count})" for language, count in sorted(fallback.items())
+            f"{_language_name(language).lower()} ({count})"
+            for language, count in sorted(fallback.items())
         )
         gate.add(
             "languages",
@@ -342,7 +343,9 @@ def link_status(href: str) -> int:
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     client = Client(raise_request_exception=False, HTTP_HOST=host, HTTP_DNT="1")
     path = parts.path or "/"
-    response = client.get(path, data=None, QUERY_STRING=parts.query, secure=True)
+    # The request's LocaleMiddleware switches the thread's language to the link's: put it back.
+    with translation.override(translation.get_language()):
+        response = client.get(path, data=None, QUERY_STRING=parts.query, secure=True)
     return int(response.status_code)
 
 

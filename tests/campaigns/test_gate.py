@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.gate import campaign_gate
 from campaigns.models import Campaign
@@ -147,3 +147,23 @@ def article(db: None) -> Article:
     from tests.content.factories import ArticleFactory
 
     return ArticleFactory(status="published", published_at=timezone.now())
+
+
+def test_the_checklist_speaks_the_staff_language_after_checking_links_in_other_languages(
+    article: Article,
+) -> None:
+    with translation.override("en"):
+        english = reverse("content:article-detail", kwargs={"slug": article.slug_es})
+    campaign = with_body(
+        CLEAR,
+        subscriber(language="en"),
+        subscriber(),
+        subject_en="News",
+        body_en=f'<p>Hello, neighbour. Read <a href="{english}">the news</a>.</p>',
+    )
+
+    messages = [check.message for check in campaign_gate(campaign=campaign).checks]
+
+    assert any(m.startswith("Inglés: ") for m in messages)
+    assert not any("Every" in m or m.startswith("Spanish") for m in messages), messages
+    assert translation.get_language() == "es"
