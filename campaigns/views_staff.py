@@ -150,6 +150,15 @@ class ScheduleForm(forms.Form):
         return at.replace(tzinfo=MADRID)
 
 
+def _valid_or_refuse(form: forms.Form) -> None:
+    """A form that does not validate refuses the action with its messages, in staff's language."""
+    if not form.is_valid():
+        raise CampaignNotSendable(
+            " ".join(str(message) for errors in form.errors.values() for message in errors),
+            code="invalid",
+        )
+
+
 def _preview_contact(request: HttpRequest, campaign: Campaign, value: str) -> Contact | None:
     """The contact named in the preview form, if the user may see contacts and it is one of
     the audience; else None (a stand-in with no personal data is used)."""
@@ -319,11 +328,7 @@ def campaign_send(request: HttpRequest, campaign: Campaign) -> str:
 @_action(SEND)
 def campaign_schedule_view(request: HttpRequest, campaign: Campaign) -> str:
     form = ScheduleForm(request.POST)
-    if not form.is_valid():
-        raise CampaignNotSendable(
-            " ".join(str(message) for errors in form.errors.values() for message in errors),
-            code="invalid",
-        )
+    _valid_or_refuse(form)
     at = form.cleaned_data["at"]
     campaign_schedule(
         campaign=campaign,
@@ -359,11 +364,7 @@ def campaign_test_send(request: HttpRequest, campaign: Campaign) -> str:
     if rate_limit_hit(request=request, scope="campaigns.test_send", limit=20, period=3600):
         raise CampaignNotSendable(_("Too many test sends: try again later."), code="rate")
     form = TestSendForm(request.POST)
-    if not form.is_valid():
-        raise CampaignNotSendable(
-            " ".join(str(message) for errors in form.errors.values() for message in errors),
-            code="invalid",
-        )
+    _valid_or_refuse(form)
     contact = _preview_contact(request, campaign, str(form.cleaned_data.get("contact") or ""))
     renderer = CampaignRenderer(campaign, tracking=False)
     connection = get_connection()

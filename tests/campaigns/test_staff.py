@@ -206,3 +206,17 @@ def test_previews_and_tests_carry_the_real_links_so_staff_clicks_count_for_nobod
     assert html is not None
     for shown in (frame, html.get_content()):
         assert 'href="https://www.boe.es/"' in shown and "/e/c/" not in shown
+
+
+def test_a_malformed_time_is_refused_with_a_message_and_changes_nothing(
+    client: Client, marketer: Any
+) -> None:
+    campaign = with_body(CLEAR)
+    client.force_login(marketer)
+
+    page = client.post(url("schedule", campaign), {"at": "mañana a las 9"}, follow=True)
+
+    assert page.status_code == 200
+    assert "Introduzca una fecha/hora válida." in page.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and campaign.scheduled_at is None
