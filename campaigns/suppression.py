@@ -23,11 +23,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, Delivery
-from campaigns.unsubscribe import campaign_unsubscribe
-from contacts.models import ConsentRecord, Contact, Subscription, Topic
-from contacts.selectors import consent_is_granted
-from contacts.services import consent_record, subscription_set, touchpoint_record
+from campaigns.models import Delivery
+from campaigns.unsubscribe import campaign_unsubscribe, consent_withdraw
+from contacts.models import ConsentRecord, Contact
+from contacts.services import touchpoint_record
 
 BOUNCED, COMPLAINED = Contact.EmailStatus.BOUNCED, Contact.EmailStatus.COMPLAINED
 
@@ -127,38 +126,6 @@ def complaint_record(
             contact=contact,
             subject=campaign,
             properties=_properties(delivery, reason, source),
-        )
-        changed = True
-    return changed
-
-
-def consent_withdraw(
-    *, contact: Contact, campaign: Campaign | None, text: str, text_version: str
-) -> bool:
-    """Withdraw what `campaign` relied on (the newsletter, or its topic's grant and
-    subscription; the newsletter when no campaign is known); False when nothing was left."""
-    topic: Topic | None = None
-    purpose: str = ConsentRecord.Purpose.NEWSLETTER
-    if campaign is not None and campaign.purpose == Campaign.Purpose.TOPIC:
-        topic, purpose = campaign.topic, ConsentRecord.Purpose.TOPIC
-    changed = False
-    if topic is not None and (
-        Subscription.objects.filter(
-            contact=contact, topic=topic, status=Subscription.Status.ACTIVE
-        ).exists()
-    ):
-        subscription_set(contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED)
-        changed = True
-    if consent_is_granted(contact=contact, purpose=purpose, topic=topic):
-        consent_record(
-            contact=contact,
-            purpose=purpose,
-            topic=topic,
-            action=ConsentRecord.Action.WITHDRAWN,
-            legal_basis=ConsentRecord.LegalBasis.CONSENT,
-            text=text,
-            text_version=text_version,
-            source=ConsentRecord.Source.EMAIL,
         )
         changed = True
     return changed

@@ -21,7 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from contacts.models import ConsentRecord, Contact, Subscription
+from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.selectors import consent_is_granted
 from contacts.services import consent_record, subscription_set, touchpoint_record
 from contacts.validation import email_hash
@@ -77,33 +77,19 @@ def campaign_unsubscribe(
     """Withdraw what the campaign relied on; False when there was nothing left to withdraw."""
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
     topic = campaign.topic if campaign.purpose == Campaign.Purpose.TOPIC else None
-    changed = False
-    if topic is not None:
-        active = Subscription.objects.filter(
-            contact=contact, topic=topic, status=Subscription.Status.ACTIVE
-        ).exists()
-        if active:
-            subscription_set(contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED)
-            changed = True
-    if consent_is_granted(contact=contact, purpose=campaign.purpose, topic=topic):
-        with translation.override(settings.LANGUAGE_CODE):  # the ledger keeps the text shown
-            text = (
-                _("Stop sending me %(topic)s.") % {"topic": topic.name}
-                if topic is not None
-                else _("Stop sending me the newsletter.")
-            )
-        consent_record(
-            contact=contact,
-            purpose=campaign.purpose,
-            topic=topic,
-            action=ConsentRecord.Action.WITHDRAWN,
-            legal_basis=ConsentRecord.LegalBasis.CONSENT,
-            text=text,
-            text_version="unsubscribe-1",
-            source=ConsentRecord.Source.EMAIL,
-            ip_hash=request_ip_hash(request),
+    with translation.override(settings.LANGUAGE_CODE):  # the ledger keeps the text shown
+        text = (
+            _("Stop sending me %(topic)s.") % {"topic": topic.name}
+            if topic is not None
+            else _("Stop sending me the newsletter.")
         )
-        changed = True
+    changed = consent_withdraw(
+        contact=contact,
+        campaign=campaign,
+        text=text,
+        text_version="unsubscribe-1",
+        ip_hash=request_ip_hash(request),
+    )
     if changed:
         touchpoint_record(
             kind="unsubscribe",
@@ -116,4 +102,42 @@ def campaign_unsubscribe(
                 "source": ConsentRecord.Source.EMAIL,
             },
         )
+    return changed
+
+
+def consent_withdraw(
+    *,
+    contact: Contact,
+    campaign: Campaign | None,
+    text: str,
+    text_version: str,
+    ip_hash: str = "",
+) -> bool:
+    """Withdraw what `campaign` relied on (the newsletter, or its topic's grant and
+    subscription; the newsletter when no campaign is known); False when nothing was left."""
+    topic: Topic | None = None
+    purpose: str = ConsentRecord.Purpose.NEWSLETTER
+    if campaign is not None and campaign.purpose == Campaign.Purpose.TOPIC:
+        topic, purpose = campaign.topic, ConsentRecord.Purpose.TOPIC
+    changed = False
+    if topic is not None and (
+        Subscription.objects.filter(
+            contact=contact, topic=topic, status=Subscription.Status.ACTIVE
+        ).exists()
+    ):
+        subscription_set(contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED)
+        changed = True
+    if consent_is_granted(contact=contact, purpose=purpose, topic=topic):
+        consent_record(
+            contact=contact,
+            purpose=purpose,
+            topic=topic,
+            action=ConsentRecord.Action.WITHDRAWN,
+            legal_basis=ConsentRecord.LegalBasis.CONSENT,
+            text=text,
+            text_version=text_version,
+            source=ConsentRecord.Source.EMAIL,
+            ip_hash=ip_hash,
+        )
+        changed = True
     return changed
