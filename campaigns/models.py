@@ -273,12 +273,25 @@ class Delivery(models.Model):
     # First open and first click (unique counts in reports); each one is also a touchpoint.
     opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
     clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
+    # The workflow step run that sent it: a workflow's e-mail step has its own campaign, and a
+    # contact enrolled again receives it again, once per run.
+    step_run = models.OneToOneField(
+        "campaigns.StepRun",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="delivery",
+    )
 
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "contact"], name="delivery_uniq"),
+            models.UniqueConstraint(
+                fields=["campaign", "contact"],
+                condition=models.Q(step_run__isnull=True),
+                name="delivery_uniq",
+            ),
         ]
         indexes = [
             models.Index(fields=["campaign", "status", "next_attempt_at"], name="delivery_due_idx"),
@@ -383,3 +396,28 @@ class BulletinItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+from campaigns.models_workflows import (  # noqa: E402 (they refer to the models above)
+    Enrollment,
+    StepRun,
+    Workflow,
+    WorkflowAction,
+    WorkflowSegmentMember,
+    WorkflowStep,
+)
+
+__all__ = [
+    "BulletinItem",
+    "Campaign",
+    "CampaignLink",
+    "Delivery",
+    "Email",
+    "Enrollment",
+    "Sender",
+    "StepRun",
+    "Workflow",
+    "WorkflowAction",
+    "WorkflowSegmentMember",
+    "WorkflowStep",
+]

@@ -393,9 +393,10 @@ def _pause_for_errors(campaign: Campaign, attempted: int, errors: int) -> None:
 def _finish_if_done(campaign: Campaign) -> None:
     if campaign.deliveries.filter(status=Delivery.Status.PENDING).exists():
         return
-    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
-        status=Campaign.Status.SENT, finished_at=timezone.now(), updated_at=timezone.now()
-    )
+    # A workflow's e-mail step keeps its campaign open: the next enrollment adds a delivery.
+    Campaign.objects.filter(
+        pk=campaign.pk, status=Campaign.Status.SENDING, workflow_step__isnull=True
+    ).update(status=Campaign.Status.SENT, finished_at=timezone.now(), updated_at=timezone.now())
 
 
 def campaigns_send_due(now: dt.datetime | None = None) -> SendResult:
