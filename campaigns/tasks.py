@@ -18,6 +18,18 @@ def send_due() -> int:
     return result.sent
 
 
+@shared_task(name="campaigns.tasks.workflows_due")
+def workflows_due() -> int:
+    """Every 2 s: run the workflow steps that are due (`campaigns.workflows`). A tick that used
+    its whole budget queues the next one at once, like the sending engine's."""
+    from campaigns.workflows import workflows_run_due
+
+    result = workflows_run_due()
+    if result.more:
+        workflows_due.apply_async(expires=60)
+    return result.ran
+
+
 @shared_task(name="campaigns.tasks.bulletins_scan")
 def bulletins_scan() -> int:
     """Every minute: record content that became public and start its immediate bulletins."""

@@ -50,6 +50,8 @@ KIND_STAGES: dict[str, str] = {
     "bounce": "serve",
     "email_bounced": "serve",
     "email_complained": "serve",
+    "workflow_enrolled": "serve",
+    "workflow_finished": "serve",
     "survey_response": "delight",
     "mention": "delight",
 }
