@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.gate import campaign_gate
 from campaigns.models import (
     Campaign,
     Delivery,
@@ -364,7 +365,16 @@ def workflow_activate(*, workflow: Workflow, by: Any, request: Any = None) -> No
         raise WorkflowInvalid(problems)
     now = timezone.now()
     for step in locked.steps.filter(kind=Kind.SEND_EMAIL).select_related("workflow"):
-        _step_campaign_sync(step, now=now)
+        campaign = _step_campaign_sync(step, now=now)
+        # The campaigns' quality gate, as each e-mail will be sent (merge tags, unsubscribe
+        # link, alt texts, links that answer…); the audience is whoever the workflow enrols.
+        gate = campaign_gate(campaign=campaign, audience=Counter({"es": 1}))
+        problems += [
+            _("Step «%(step)s»: %(problem)s") % {"step": step_label(step), "problem": c.message}
+            for c in gate.errors
+        ]
+    if problems:
+        raise WorkflowInvalid(problems)  # the transaction undoes the campaigns made above
     if locked.trigger == Workflow.Trigger.SEGMENT and locked.activated_at is None:
         from campaigns.workflow_triggers import segment_baseline
 
@@ -791,6 +801,8 @@ def _record(e: Enrollment, step: WorkflowStep | None, outcome: Outcome, batch: _
 
 
 def _finish(e: Enrollment, status: str, batch: _Batch) -> None:
+    # Off the steps: only who is on a step keeps it from being deleted (StepRun keeps history).
+    e.step = None
     e.status = status
     e.finished_at = batch.clock(e)
     e.waiting = False
@@ -808,7 +820,10 @@ def _advance(enrollments: list[Enrollment], graphs: dict[int, Graph], batch: _Ba
     for group in by_workflow.values():
         reached = _goal_reached(graphs[group[0].workflow_id].workflow, group)
         for e in group:
-            if e.pk in reached:
+            if e.contact.anonymised_at is not None:  # erased: out of every workflow
+                _record(e, None, Outcome(StepRun.Status.SKIPPED, detail=_("Erased.")), batch)
+                _finish(e, Enrollment.Status.EXITED, batch)
+            elif e.pk in reached:
                 _record(e, None, Outcome(StepRun.Status.PASSED, detail=_("Goal reached.")), batch)
                 _finish(e, Enrollment.Status.GOAL, batch)
             else:

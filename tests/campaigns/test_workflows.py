@@ -424,3 +424,21 @@ def test_step_counts() -> None:
     welcome, wait = workflow.steps.order_by("order")
     assert (counts[welcome.pk].passed, counts[welcome.pk].skipped) == (2, 1)
     assert counts[wait.pk].waiting == 3
+
+
+def test_activation_runs_the_campaign_quality_gate_on_each_email_and_keeps_nothing() -> None:
+    broken = Email.objects.create(
+        name="Sin alt",
+        subject_es="Hola",
+        body_es='<p>Hola.</p><p><img src="https://villaclara.example/foto.png"></p>',
+    )
+    workflow = workflow_with(
+        {"key": "mail", "kind": Kind.SEND_EMAIL, "email": broken, "name": "Correo con foto"}
+    )
+    with pytest.raises(WorkflowInvalid) as refused:
+        workflow_activate(workflow=workflow, by=None)
+    assert any(p.startswith("Step «Correo con foto»") or "«Correo con foto»" in p
+               for p in refused.value.problems)
+    assert workflow.steps.get().campaign is None  # the campaign made for the check is undone
+    workflow.refresh_from_db()
+    assert workflow.status == Workflow.Status.DRAFT
