@@ -62,3 +62,21 @@ def email_sender_verification(*, sender_id: int) -> None:
     sender = Sender.objects.filter(pk=sender_id, verified_at__isnull=True).first()
     if sender is not None:
         sender_verification_email(sender=sender)
+
+
+@shared_task(name="campaigns.tasks.workflow_actions_due")
+def workflow_actions_due() -> int:
+    """Every 5 s: send workflows' webhook calls and e-mails to staff that are due, retrying
+    failures with backoff (`campaigns.workflow_actions`)."""
+    from campaigns.workflow_actions import workflow_actions_due as actions_due
+
+    return actions_due()
+
+
+@shared_task(name="campaigns.tasks.workflows_triggers")
+def workflows_triggers() -> int:
+    """Every minute: enrol who the touchpoint signal missed, who entered a workflow's segment
+    and whose date has come (`campaigns.workflow_triggers`)."""
+    from campaigns.workflow_triggers import workflows_triggers as triggers_run
+
+    return triggers_run()

@@ -3,11 +3,7 @@ the signed webhook. Called from the outbox in `conversion.services`, inside the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +18,7 @@ from contacts.models import ConsentRecord
 from contacts.selectors import may_email
 from conversion.models import FormField, Submission
 from inbound.lib.mailing import MessageTemplate, send_prepared
+from inbound.lib.webhooks import webhook_post
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 
@@ -167,39 +164,15 @@ def webhook_payload(submission: Submission) -> dict[str, Any]:
     }
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """The X-Inbound-Signature header value: HMAC-SHA256 of the raw body."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: following it would resend personal data somewhere else."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def webhook_send(submission: Submission) -> None:
-    """POST the submission as JSON, signed; any non-2xx answer raises (and is retried)."""
+    """POST the submission as JSON, signed, to a checked public target (`inbound.lib.webhooks`);
+    a refused target, a failure or any non-2xx answer raises (and is retried)."""
     form = submission.form
-    if not form.webhook_url.startswith(("https://", "http://")):
-        raise NotSendable("the webhook URL must be http(s)")
     body = json.dumps(webhook_payload(submission), sort_keys=True).encode()
-    request = urllib.request.Request(  # noqa: S310 -- scheme checked above
+    webhook_post(
         form.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Inbound-Webhook/1",
-            "X-Inbound-Signature": webhook_signature(form.webhook_secret, body),
-            "X-Inbound-Submission": str(submission.pk),
-        },
+        body,
+        secret=form.webhook_secret,
+        headers={"X-Inbound-Submission": str(submission.pk)},
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
-    opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(
-                form.webhook_url, response.status, "not a 2xx answer", response.headers, None
-            )

@@ -202,6 +202,15 @@ CAMPAIGNS_UNSUBSCRIBE_MAILTO = env_str("CAMPAIGNS_UNSUBSCRIBE_MAILTO")
 CAMPAIGNS_DKIM_PRIVATE_KEY = env_str("CAMPAIGNS_DKIM_PRIVATE_KEY")  # PEM text, or a path to it
 CAMPAIGNS_DKIM_SELECTOR = env_str("CAMPAIGNS_DKIM_SELECTOR")
 CAMPAIGNS_DKIM_DOMAIN = env_str("CAMPAIGNS_DKIM_DOMAIN")
+# Outgoing webhooks (inbound.lib.webhooks: forms' and workflows' calls). Their URLs must resolve
+# to public addresses only, so a webhook typed by staff cannot reach the server's own network
+# (SSRF). WEBHOOKS_ALLOW_PRIVATE=1 lifts the check (a development machine, a CRM on the
+# institution's network); WEBHOOKS_ALLOWED_HOSTS lifts it for these host names only.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_ALLOWED_HOSTS = env_list("WEBHOOKS_ALLOWED_HOSTS")
+# Workflows (campaigns.workflow_actions): seconds a workflow's webhook call may take to connect
+# and to answer before it counts as failed (and is retried with backoff).
+WORKFLOWS_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOWS_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
 # Benchmark-only endpoints (`python -m bench submissions` sets it); never on in production.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 
@@ -305,6 +314,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
+    # Workflow steps only write rows (e-mails leave through the sending engine): kept off the
+    # `email` queue so a big send never delays them.
+    "campaigns.tasks.workflow*": {"queue": "default"},
     "campaigns.tasks.*": {"queue": "email"},
     "*.tasks.email_*": {"queue": "email"},
     "analytics.tasks.*": {"queue": "tracking"},
@@ -344,6 +356,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.send_due",
         "schedule": 2.0,
         "options": {"queue": "email", "expires": 2},
+    },
+    "campaigns-workflows-due": {
+        # Workflow steps whose time has come, claimed in batches (campaigns.workflows).
+        "task": "campaigns.tasks.workflows_due",
+        "schedule": 2.0,
+        "options": {"queue": "default", "expires": 2},
+    },
+    "campaigns-workflow-triggers": {
+        # Enrolments the signal cannot see: interactions it missed, contacts who entered a
+        # segment, and contacts' dates (campaigns.workflow_triggers).
+        "task": "campaigns.tasks.workflows_triggers",
+        "schedule": 60.0,
+        "options": {"queue": "default", "expires": 60},
+    },
+    "campaigns-workflow-actions": {
+        # What workflow steps do outside the database (webhook calls, e-mails to staff), sent
+        # with retries and backoff (campaigns.workflow_actions). On `default`: a slow webhook
+        # receiver must not hold up an `email` worker in the middle of a campaign.
+        "task": "campaigns.tasks.workflow_actions_due",
+        "schedule": 5.0,
+        "options": {"queue": "default", "expires": 5},
     },
     "campaigns-bulletins-scan": {
         # Bulletins: content that became public (scheduled included) recorded once per topic,
