@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -296,6 +297,21 @@ class WorkflowStep(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.key}: {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        """What a single step can be refused for as it is typed (the graph is checked at
+        activation): a webhook must be signed and may not point into our own network."""
+        if self.kind != self.Kind.WEBHOOK:
+            return
+        from inbound.lib.webhooks import webhook_target_problem
+
+        errors = {}
+        if self.webhook_url and (problem := webhook_target_problem(self.webhook_url)):
+            errors["webhook_url"] = problem
+        if not self.webhook_secret:
+            errors["webhook_secret"] = _("A webhook needs a secret to sign its calls.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def wait_duration(self) -> dt.timedelta:

@@ -10,6 +10,7 @@ import email.policy
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -381,7 +382,8 @@ def test_the_test_run_collapses_waits_and_changes_nothing(settings: Any) -> None
         {"key": "welcome", "kind": Kind.SEND_EMAIL, "email": welcome_email()},
         {"key": "wait", "kind": Kind.WAIT, "wait_days": 3},
         {"key": "tag", "kind": Kind.UPDATE_CONTACT, "tag": "probado"},
-        {"key": "hook", "kind": Kind.WEBHOOK, "webhook_url": "http://127.0.0.1:9/hook"},
+        {"key": "hook", "kind": Kind.WEBHOOK, "webhook_url": "http://127.0.0.1:9/hook",
+         "webhook_secret": "s3cr3t"},
     )
     now = timezone.now()
 
@@ -442,3 +444,20 @@ def test_activation_runs_the_campaign_quality_gate_on_each_email_and_keeps_nothi
     assert workflow.steps.get().campaign is None  # the campaign made for the check is undone
     workflow.refresh_from_db()
     assert workflow.status == Workflow.Status.DRAFT
+
+
+def test_a_webhook_step_into_our_own_network_or_unsigned_is_refused_as_typed() -> None:
+    workflow = workflow_with({"key": "end", "kind": Kind.END})
+    step = WorkflowStep(
+        workflow=workflow, key="hook", kind=Kind.WEBHOOK, webhook_url="http://169.254.169.254/"
+    )
+    with pytest.raises(ValidationError) as refused:
+        step.full_clean()
+    assert set(refused.value.message_dict) >= {"webhook_url", "webhook_secret"}
+    step.webhook_url = "http://10.0.0.7/crm"
+    WorkflowStep.objects.filter(pk=workflow.steps.get().pk).update(kind=Kind.WEBHOOK)
+    WorkflowStep.objects.filter(workflow=workflow).update(
+        webhook_url="http://10.0.0.7/crm", webhook_secret="x"
+    )
+    assert any("10.0.0.7" in p or "privad" in p or "private" in p
+               for p in workflow_problems(workflow)), workflow_problems(workflow)
