@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 # Bench modules, each exposing `main(argv) -> int`. Helper modules (harness, server, loadgen)
 # are not listed, so they cannot be run by mistake.
-BENCHES = ("http", "pages", "segments", "sending", "submissions")
+BENCHES = ("http", "pages", "segments", "sending", "submissions", "workflows")
 
 USAGE = "usage: python -m bench <name> [options]   (python -m bench <name> --help)"
 

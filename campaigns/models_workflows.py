@@ -10,6 +10,7 @@ step did, so a retried or duplicated tick never acts twice. Imported by `campaig
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -305,7 +306,7 @@ class WorkflowStep(models.Model):
             return
         from inbound.lib.webhooks import webhook_target_problem
 
-        errors = {}
+        errors: dict[str, Any] = {}
         if self.webhook_url and (problem := webhook_target_problem(self.webhook_url)):
             errors["webhook_url"] = problem
         if not self.webhook_secret:
