@@ -19,14 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
@@ -37,7 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from campaigns.models_workflows import StepRun, Workflow, WorkflowAction
-from inbound.lib.leases import lease_claim
+from inbound.lib.leases import lease_claim, relay_sweep
 from inbound.lib.webhooks import WebhookRefused, webhook_post
 
 logger = logging.getLogger(__name__)
@@ -74,19 +72,13 @@ def workflow_actions_due(now: dt.datetime | None = None) -> int:
 
     One mail connection serves the whole sweep's e-mails to staff, opened at the first one.
     """
-    now = now or timezone.now()
-    started = time.monotonic()
-    done = 0
-    backend = mail.get_connection()
-    try:
-        while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
-            ids = workflow_actions_claim(now=now, limit=SWEEP_BATCH)
-            if not ids:
-                break
-            done += workflow_actions_send(ids, now=now, connection=backend)
-    finally:
-        backend.close()
-    return done
+    clock = now or timezone.now()
+    return relay_sweep(
+        claim=lambda limit: workflow_actions_claim(now=clock, limit=limit),
+        send=lambda ids, backend: workflow_actions_send(ids, now=clock, connection=backend),
+        batch=SWEEP_BATCH,
+        budget=SWEEP_BUDGET_SECONDS,
+    )
 
 
 def workflow_actions_send(

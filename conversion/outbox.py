@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
-from inbound.lib.leases import lease_claim
+from inbound.lib.leases import lease_claim, relay_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +56,13 @@ def effects_due(now: dt.datetime | None = None) -> int:
     One SMTP connection serves the whole sweep, opened at the first message (most ticks find
     nothing); a failure closes it and the next message opens another.
     """
-    now = now or timezone.now()
-    started = time.monotonic()
-    sent = 0
-    backend = mail.get_connection()
-    try:
-        while time.monotonic() - started < SWEEP_BUDGET_SECONDS:
-            ids = effects_claim(now=now, limit=SWEEP_BATCH)
-            if not ids:
-                break
-            sent += effects_send(ids, now=now, connection=backend)
-    finally:
-        backend.close()
-    return sent
+    clock = now or timezone.now()
+    return relay_sweep(
+        claim=lambda limit: effects_claim(now=clock, limit=limit),
+        send=lambda ids, backend: effects_send(ids, now=clock, connection=backend),
+        batch=SWEEP_BATCH,
+        budget=SWEEP_BUDGET_SECONDS,
+    )
 
 
 def effects_process(submission_id: int) -> int:

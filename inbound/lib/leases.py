@@ -10,8 +10,12 @@ worker repeats at most the row it was working on.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from typing import Any
 
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -35,3 +39,27 @@ def lease_claim(
         if ids:
             due.model._default_manager.filter(pk__in=ids).update(claimed_until=clock + lease)
     return ids
+
+
+def relay_sweep(
+    *,
+    claim: Callable[[int], list[int]],
+    send: Callable[[list[int], BaseEmailBackend], int],
+    batch: int,
+    budget: float,
+) -> int:
+    """An outbox relay's sweep: claim batches and send them until none is due or `budget`
+    seconds have passed; the sum of what `send` reports. One mail connection serves the whole
+    sweep, opened by the backend at its first message (most sweeps find nothing)."""
+    started = time.monotonic()
+    done = 0
+    backend = mail.get_connection()
+    try:
+        while time.monotonic() - started < budget:
+            ids = claim(batch)
+            if not ids:
+                break
+            done += send(ids, backend)
+    finally:
+        backend.close()
+    return done
