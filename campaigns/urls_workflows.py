@@ -16,4 +16,9 @@ urlpatterns = [
     path("<int:pk>/resume/", views_workflows.workflow_resume_view, name="resume"),
     path("<int:pk>/enrol/", views_workflows.workflow_enrol_view, name="enrol"),
     path("<int:pk>/test/", views_workflows.workflow_test_view, name="test"),
+    path(
+        "enrollments/<int:pk>/remove/",
+        views_workflows.enrollment_remove_view,
+        name="enrollment_remove",
+    ),
 ]

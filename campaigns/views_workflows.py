@@ -34,6 +34,7 @@ from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
 from campaigns.workflows import (
     WorkflowInvalid,
     enrol_contacts,
+    enrollment_remove,
     step_counts,
     workflow_activate,
     workflow_pause,
@@ -339,3 +340,27 @@ def workflow_test_view(request: HttpRequest, pk: int) -> HttpResponse:
         detail={"workflow": workflow.pk},
     )
     return _render(request, workflow, test_form=form, test_lines=lines)
+
+
+@login_required
+@require_POST
+def enrollment_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a contact out of a workflow (from their page): no further step runs for them.
+    Back to the contact's page, whatever the request says (no open redirect)."""
+    if not request.user.has_perm(CHANGE):
+        raise PermissionDenied
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("workflow"), pk=pk, test=False
+    )
+    if enrollment_remove(enrollment=enrollment, by=request.user, request=request):
+        messages.success(
+            request,
+            _("Removed from «%(workflow)s»: no further step runs for this contact.")
+            % {"workflow": enrollment.workflow.name},
+        )
+    else:
+        messages.error(request, _("This contact was no longer in that workflow."))
+    return HttpResponseRedirect(
+        reverse("admin:contacts_contact_change", args=[enrollment.contact_id])
+        + "#contact-workflows"
+    )

@@ -33,4 +33,9 @@ def contact_workflows(context: dict[str, Any], contact: Contact | None) -> dict[
         .prefetch_related(Prefetch("runs", queryset=runs))
         .order_by("-enrolled_at", "-pk")[:ENROLLMENTS_SHOWN]
     )
-    return {"enrollments": enrollments, "limit": ENROLLMENTS_SHOWN}
+    return {
+        "enrollments": enrollments,
+        "limit": ENROLLMENTS_SHOWN,
+        "may_change": user.has_perm("campaigns.change_workflow"),
+        "csrf_token": context.get("csrf_token"),
+    }

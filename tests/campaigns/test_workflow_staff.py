@@ -575,3 +575,32 @@ def test_a_finished_enrollment_shows_when_it_ended(client: Client, marketer: Any
     panel = html[html.index('id="contact-workflows"') : html.index('id="timeline-title"')]
     assert "terminó el" in panel
     assert panel[panel.index("<tbody>") :].count("<tr>") == 3  # tag, wait, branch (no: end)
+
+
+def test_staff_take_a_contact_out_of_a_workflow_from_their_page(
+    client: Client, marketer: Any, analyst: Any
+) -> None:
+    workflow = active_reader_series()
+    lucia = ContactFactory(email="lucia@correo.example")
+    enrolled(workflow, lucia)
+    enrollment = Enrollment.objects.get(contact=lucia)
+    remove = reverse("workflows_staff:enrollment_remove", args=[enrollment.pk])
+    contact_page = reverse("admin:contacts_contact_change", args=[lucia.pk])
+
+    client.force_login(analyst)
+    assert client.post(remove).status_code == 403
+    client.force_login(marketer)
+    assert f'action="{remove}"' in client.get(contact_page).content.decode()
+
+    response = client.post(remove, {"next": "https://evil.example/"}, follow=True)
+
+    assert response.redirect_chain[0][0] == contact_page + "#contact-workflows"
+    assert "Retirado de «Bienvenida a vecinos»" in response.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.status == Enrollment.Status.EXITED
+    assert AuditEntry.objects.filter(action="workflow_unenrolled").count() == 1
+    runs = StepRun.objects.count()
+    enrollments_run(now=timezone.now() + dt.timedelta(days=30))
+    assert StepRun.objects.count() == runs  # nothing more runs for her
+    again = client.post(remove, follow=True)
+    assert "ya no estaba en ese flujo" in again.content.decode()
