@@ -52,9 +52,9 @@ import django
 from django.core.management import call_command
 
 django.setup()
+call_command("collectstatic", interactive=False)  # first: seeding renders pages (workflow checks)
 call_command("migrate", interactive=False)
 call_command("seed_demo")
-call_command("collectstatic", interactive=False)
 """
 
 
