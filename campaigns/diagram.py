@@ -232,6 +232,19 @@ def counts_text(counts: Counts) -> str:
     }
 
 
+def _subject_name(workflow: Workflow) -> str:
+    """The trigger's subject by its name («Boletín de movilidad»), else its id."""
+    if not workflow.trigger_subject_id or workflow.trigger_subject_type is None:
+        return ""
+    model = workflow.trigger_subject_type.model_class()
+    found = (
+        model._default_manager.filter(pk=workflow.trigger_subject_id).first()
+        if model is not None and workflow.trigger_subject_id.isdigit()
+        else None
+    )
+    return f"«{found}»" if found is not None else f"#{workflow.trigger_subject_id}"
+
+
 def workflow_trigger_text(workflow: Workflow) -> str:
     """What enrols a contact, in one sentence."""
     trigger = Workflow.Trigger
@@ -242,7 +255,7 @@ def workflow_trigger_text(workflow: Workflow) -> str:
         if workflow.trigger_subject_type is not None:
             text += " " + _("about %(type)s %(id)s") % {
                 "type": workflow.trigger_subject_type.name,
-                "id": f"#{workflow.trigger_subject_id}" if workflow.trigger_subject_id else "",
+                "id": _subject_name(workflow),
             }
         if workflow.trigger_conditions:
             conditions = ", ".join(

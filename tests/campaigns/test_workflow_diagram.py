@@ -175,3 +175,18 @@ def test_the_trigger_is_told_in_words() -> None:
     assert workflow_trigger_text(birthday) == (
         "Cada año, 7 días antes de la fecha created_at, a las 09:00 (hora de Madrid)."
     )
+
+
+def test_the_trigger_names_its_subject() -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    segment = Segment.objects.create(name="Boletín de movilidad")  # any model with a name
+    about = Workflow(
+        trigger="touchpoint",
+        trigger_kind="form_submit",
+        trigger_subject_type=ContentType.objects.get_for_model(Segment),
+        trigger_subject_id=str(segment.pk),
+    )
+    assert "«Boletín de movilidad»" in workflow_trigger_text(about)
+    about.trigger_subject_id = "999999"  # gone since: its id
+    assert "#999999" in workflow_trigger_text(about)

@@ -299,6 +299,8 @@ def test_the_list_shows_each_workflow_with_its_status_and_contacts_in_progress(
     enrolled(workflow, ContactFactory(), ContactFactory())
     reader_series(name="Cumpleaños")
     client.force_login(marketer)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert f'href="{reverse("workflows_staff:list")}"' in index  # reached from the admin's home
 
     response = client.get(reverse("workflows_staff:list"))
 
