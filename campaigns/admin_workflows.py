@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
-from campaigns.workflows import workflow_problems
+from campaigns.workflow_graph import workflow_problems
 from contacts.services import KIND_STAGES
 from inbound.audit import audit_record
 from inbound.lib.admin import ReadOnlyAdmin

@@ -318,7 +318,7 @@ def workflow_diagram(
     id: str = "workflow-diagram",
 ) -> WorkflowDiagram:
     """The diagram of `steps` (in the order they run) and their `successors`
-    (`campaigns.workflows.workflow_successors`), with each step's `counts` when given."""
+    (`campaigns.workflow_graph.workflow_successors`), with each step's `counts` when given."""
     position = {step.pk: index for index, step in enumerate(steps)}
     end = len(steps)
 

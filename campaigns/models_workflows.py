@@ -1,5 +1,5 @@
-"""Data of automated workflows (`campaigns.workflows`): a trigger, a graph of steps, and one
-enrollment row per contact going through it, with every step it ran.
+"""Data of automated workflows (run by `campaigns.workflow_engine`): a trigger, a graph of
+steps, and one enrollment row per contact going through it, with every step it ran.
 
 The database holds every schedule: an enrollment waiting three days is a row whose `next_run_at`
 is three days away, claimed by beat's tick when it comes (`SELECT … FOR UPDATE SKIP LOCKED`).

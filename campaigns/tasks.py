@@ -20,9 +20,9 @@ def send_due() -> int:
 
 @shared_task(name="campaigns.tasks.workflows_due")
 def workflows_due() -> int:
-    """Every 2 s: run the workflow steps that are due (`campaigns.workflows`). A tick that used
-    its whole budget queues the next one at once, like the sending engine's."""
-    from campaigns.workflows import workflows_run_due
+    """Every 2 s: run the workflow steps that are due (`campaigns.workflow_engine`). A tick
+    that used its whole budget queues the next one at once, like the sending engine's."""
+    from campaigns.workflow_engine import workflows_run_due
 
     result = workflows_run_due()
     if result.more:

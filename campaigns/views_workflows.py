@@ -31,16 +31,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.diagram import numbered_step, workflow_diagram, workflow_trigger_text
 from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
+from campaigns.workflow_engine import workflow_test_run
+from campaigns.workflow_graph import WorkflowInvalid, workflow_problems, workflow_successors
 from campaigns.workflows import (
-    WorkflowInvalid,
     enrol_contacts,
     enrollment_remove,
     step_counts,
     workflow_activate,
     workflow_pause,
-    workflow_problems,
-    workflow_successors,
-    workflow_test_run,
 )
 from contacts.models import Contact, Segment
 from contacts.segments import segment_members

@@ -35,7 +35,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Enrollment, Workflow, WorkflowSegmentMember
-from campaigns.workflows import MADRID, enrol_contacts
+from campaigns.workflow_steps import MADRID
+from campaigns.workflows import enrol_contacts
 from contacts.models import Contact, Touchpoint
 from contacts.segments import rules_q, segment_members
 from inbound.lib.errors import DomainError

@@ -358,7 +358,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "email", "expires": 2},
     },
     "campaigns-workflows-due": {
-        # Workflow steps whose time has come, claimed in batches (campaigns.workflows).
+        # Workflow steps whose time has come, claimed in batches (campaigns.workflow_engine).
         "task": "campaigns.tasks.workflows_due",
         "schedule": 2.0,
         "options": {"queue": "default", "expires": 2},

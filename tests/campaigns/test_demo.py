@@ -28,8 +28,9 @@ from campaigns.models import (
     WorkflowAction,
     WorkflowStep,
 )
+from campaigns.workflow_engine import enrollments_run
+from campaigns.workflow_graph import workflow_problems
 from campaigns.workflow_triggers import segment_entries
-from campaigns.workflows import enrollments_run, workflow_problems
 from contacts.models import Contact, Segment
 from content.demo import content_demo_seed
 from conversion.demo import conversion_demo_seed

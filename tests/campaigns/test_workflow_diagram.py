@@ -12,7 +12,8 @@ from django.template.loader import render_to_string
 
 from campaigns.diagram import WorkflowDiagram, workflow_diagram, workflow_trigger_text
 from campaigns.models import Workflow, WorkflowStep
-from campaigns.workflows import StepCounts, workflow_successors
+from campaigns.workflow_graph import workflow_successors
+from campaigns.workflows import StepCounts
 from contacts.models import Segment
 from tests.campaigns.test_workflows import workflow_with
 

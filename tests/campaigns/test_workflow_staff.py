@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Delivery, Enrollment, StepRun, Workflow, WorkflowStep
-from campaigns.workflows import enrol_contacts, enrollments_run, workflow_activate
+from campaigns.workflow_engine import enrollments_run
+from campaigns.workflows import enrol_contacts, workflow_activate
 from contacts.models import Contact, Segment, Touchpoint
 from contacts.segments import static_members_add
 from inbound.models import AuditEntry

@@ -16,13 +16,14 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns import tasks, workflow_triggers
 from campaigns.models import Enrollment, Workflow, WorkflowStep
+from campaigns.workflow_steps import MADRID
 from campaigns.workflow_triggers import (
     date_triggers,
     segment_entries,
     touchpoint_sweep,
     touchpoint_triggers,
 )
-from campaigns.workflows import MADRID, workflow_pause
+from campaigns.workflows import workflow_pause
 from contacts.models import Contact, ContactProperty, Segment, Tag, Touchpoint
 from contacts.services import touchpoint_record
 from conversion.models import Form

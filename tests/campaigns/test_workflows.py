@@ -26,17 +26,10 @@ from campaigns.models import (
 )
 from campaigns.sending import campaigns_send_due
 from campaigns.unsubscribe import consent_withdraw
-from campaigns.workflows import (
-    WorkflowInvalid,
-    enrol_contacts,
-    enrollments_run,
-    step_counts,
-    wait_until,
-    workflow_activate,
-    workflow_pause,
-    workflow_problems,
-    workflow_test_run,
-)
+from campaigns.workflow_engine import enrollments_run, workflow_test_run
+from campaigns.workflow_graph import WorkflowInvalid, workflow_problems
+from campaigns.workflow_steps import wait_until
+from campaigns.workflows import enrol_contacts, step_counts, workflow_activate, workflow_pause
 from contacts.models import Contact, ContactProperty, Segment, Tag, Touchpoint
 from contacts.services import touchpoint_record
 from inbound.models import AuditEntry
