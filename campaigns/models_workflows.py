@@ -10,7 +10,6 @@ step did, so a retried or duplicated tick never acts twice. Imported by `campaig
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -304,14 +303,9 @@ class WorkflowStep(models.Model):
         activation): a webhook must be signed and may not point into our own network."""
         if self.kind != self.Kind.WEBHOOK:
             return
-        from inbound.lib.webhooks import webhook_target_problem
+        from inbound.lib.webhooks import webhook_fields_errors
 
-        errors: dict[str, Any] = {}
-        if self.webhook_url and (problem := webhook_target_problem(self.webhook_url)):
-            errors["webhook_url"] = problem
-        if not self.webhook_secret:
-            errors["webhook_secret"] = _("A webhook needs a secret to sign its calls.")
-        if errors:
+        if errors := webhook_fields_errors(self.webhook_url, self.webhook_secret):
             raise ValidationError(errors)
 
     @property

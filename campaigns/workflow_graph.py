@@ -201,7 +201,7 @@ def _step_problems(step: WorkflowStep, graph: Graph) -> list[str]:
 
         problem = webhook_target_problem(step.webhook_url) if step.webhook_url else None
         need(step.webhook_url, _("it needs the webhook URL."))
-        need(step.webhook_secret, _("A webhook needs a secret to sign its calls."))
+        need(step.webhook_secret, _("A webhook needs a secret to sign its requests."))
         need(not problem, problem or "")
     return problems
 

@@ -26,7 +26,7 @@ from contacts.models import ConsentRecord, Contact, private_storage
 from content.models import Publishable, slug_constraints
 from content.richtext import BODY_EXTENSIONS, rich_text_clean
 from content.validators import validate_image
-from inbound.lib.webhooks import webhook_target_problem
+from inbound.lib.webhooks import webhook_fields_errors
 
 # Internal path such as "/es/gracias/"; rejects "//host", schemes and backslashes that browsers
 # read as hosts, so a form can never be turned into an open redirect.
@@ -194,15 +194,9 @@ class Form(models.Model):
         return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
     def clean(self) -> None:
-        errors: dict[str, Any] = {}
-        if self.webhook_url:
-            # SSRF: a URL that reaches the server's own network is refused when it is typed.
-            problem = webhook_target_problem(self.webhook_url)
-            if problem:
-                errors["webhook_url"] = problem
-            if not self.webhook_secret:
-                errors["webhook_secret"] = _("A webhook needs a secret to sign its requests.")
-        if errors:
+        # SSRF: a URL that reaches the server's own network is refused when it is typed.
+        errors = webhook_fields_errors(self.webhook_url, self.webhook_secret)
+        if self.webhook_url and errors:
             raise ValidationError(errors)
 
 

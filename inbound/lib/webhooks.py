@@ -79,6 +79,17 @@ def webhook_target_problem(url: str) -> str | None:
     return None
 
 
+def webhook_fields_errors(url: str, secret: str) -> dict[str, str]:
+    """The errors, by field, of a webhook as staff type it (a form's, a workflow step's): a URL
+    that reaches our own network (SSRF) and a missing signing secret."""
+    errors: dict[str, str] = {}
+    if url and (problem := webhook_target_problem(url)):
+        errors["webhook_url"] = problem
+    if not secret:
+        errors["webhook_secret"] = _("A webhook needs a secret to sign its requests.")
+    return errors
+
+
 def webhook_post(
     url: str,
     body: bytes,
