@@ -424,11 +424,13 @@ class WorkflowAction(models.Model):
         PENDING = "pending", pgettext_lazy("action status", "pending")
         DONE = "done", pgettext_lazy("action status", "done")
         FAILED = "failed", pgettext_lazy("action status", "failed")
+        # The contact was erased before it ran: it never will.
+        CANCELLED = "cancelled", pgettext_lazy("action status", "cancelled")
 
     run = models.OneToOneField(StepRun, on_delete=models.CASCADE, related_name="action")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -378,7 +378,9 @@ class ConsentRecord(models.Model):
         API = "api", _("API")
         MERGE = "merge", _("merge")
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    # PROTECT: the ledger outlives erasure (the row is anonymised, never deleted), and a
+    # contact with a ledger cannot be hard-deleted by any path.
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     topic = models.ForeignKey(
         Topic, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -32,11 +32,9 @@ from django.utils.translation import gettext as _
 from contacts.models import (
     ConsentRecord,
     Contact,
-    SegmentMember,
     Subscription,
     Tombstone,
     Topic,
-    Touchpoint,
 )
 from contacts.selectors import (
     consent_is_granted,
@@ -48,6 +46,7 @@ from contacts.services import consent_record, subscription_set, touchpoint_recor
 from contacts.validation import email_hash
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
+from inbound.lib.personal_data import Identity, personal_data_erase, personal_data_export
 from inbound.lib.privacy import request_ip_hash
 
 PREFERENCES = "preferences"
@@ -384,71 +383,73 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
-def contact_data(*, contact: Contact) -> dict[str, Any]:
-    """Everything we hold about the contact, as plain JSON-ready data."""
-    fields = (
-        "email", "first_name", "last_name", "phone", "language", "postal_code", "district",
-        "birth_year", "source", "lifecycle", "email_status", "email_verified_at",
-        "email_paused_until", "created_at", "updated_at", "last_activity_at",
-    )  # fmt: skip
+CONTACT_FIELDS = (
+    "email", "first_name", "last_name", "phone", "language", "postal_code", "district",
+    "birth_year", "source", "lifecycle", "email_status", "email_verified_at",
+    "email_paused_until", "created_at", "updated_at", "last_activity_at",
+)  # fmt: skip
+
+
+def contact_summary(*, contact: Contact) -> dict[str, Any]:
+    """The contact's own row for the access export: fields, properties, tags, persona, lists."""
     return {
-        "contact": {name: _iso(getattr(contact, name)) for name in fields},
+        **{name: _iso(getattr(contact, name)) for name in CONTACT_FIELDS},
         "custom_properties": contact.properties,
         "tags": sorted(contact.tags.values_list("name", flat=True)),
         "persona": contact.persona.name if contact.persona else None,
         "static_lists": sorted(contact.static_segments.values_list("name", flat=True)),
-        "subscriptions": [
-            {
-                "topic": s.topic.slug,
-                "topic_name": s.topic.name,
-                "status": s.status,
-                "frequency": s.frequency,
-                "created_at": _iso(s.created_at),
-                "updated_at": _iso(s.updated_at),
-            }
-            for s in contact.subscriptions.select_related("topic").order_by("topic__slug")
-        ],
-        "consents": [
-            {
-                "occurred_at": _iso(c.occurred_at),
-                "purpose": c.purpose,
-                "topic": c.topic.slug if c.topic else None,
-                "action": c.action,
-                "legal_basis": c.legal_basis,
-                "text": c.text,
-                "text_version": c.text_version,
-                "source": c.source,
-            }
-            for c in contact.consents.select_related("topic").order_by("occurred_at", "id")
-        ],
-        "touchpoints": [
-            {
-                "occurred_at": _iso(t.occurred_at),
-                "kind": t.kind,
-                "stage": t.stage,
-                "properties": t.properties,
-            }
-            for t in contact.touchpoints.order_by("occurred_at", "id")
-        ],
     }
+
+
+def contact_identity(contact: Contact) -> Identity:
+    """Who the contact is, for the registry's walkers (inbound.lib.personal_data)."""
+    return Identity.of(
+        contact.pk,
+        email=(contact.email or "").lower(),
+        email_hash=email_hash(contact.email) if contact.email else "",
+        values=(contact.phone, contact.full_name, contact.first_name, contact.last_name,
+                contact.postal_code),
+    )  # fmt: skip
+
+
+def contact_data(*, contact: Contact) -> dict[str, Any]:
+    """Everything the personal-data registry holds about the contact, as JSON-ready sections
+    (contact, subscriptions, consents, touchpoints, submissions, files, deliveries, workflows…).
+    """
+    sections, _files = personal_data_export(identity=contact_identity(contact))
+    return {name: rows[0] if name == "contact" else rows for name, rows in sections.items()}
 
 
 def contact_data_zip(
     *, contact: Contact, actor: Any = None, request: HttpRequest | None = None
 ) -> bytes:
-    """The ZIP a citizen (or staff for them) downloads: data.json and README.txt. Audited."""
-    data = contact_data(contact=contact)
+    """The ZIP a citizen (or staff for them) downloads: data.json, a readable data.html in the
+    contact's language, README.txt and the files they sent us. Audited."""
+    sections, files = personal_data_export(identity=contact_identity(contact))
+    data: dict[str, Any] = {
+        name: rows[0] if name == "contact" else rows for name, rows in sections.items()
+    }
     data["exported_at"] = timezone.now().isoformat()
     language = _email_language(contact, translation.get_language())
     with translation.override(language):
-        readme = render_to_string(
-            "contacts/email/data_readme.txt",
-            {"institution": settings.INSTITUTION, "exported_at": timezone.localtime()},
-        )
+        context = {
+            "institution": settings.INSTITUTION,
+            "exported_at": timezone.localtime(),
+            "data": data,
+            "sections": export_sections(data),
+            "files": files,
+            "language": language,
+        }
+        readme = render_to_string("contacts/email/data_readme.txt", context)
+        page = render_to_string("contacts/data_export.html", context)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        archive.writestr("data.html", page)
         archive.writestr("README.txt", readme)
+        for exported in files:
+            with exported.storage.open(exported.stored_name, "rb") as stream:
+                archive.writestr(f"files/{exported.row_id}-{exported.name}", stream.read())
     audit_record(
         action="data_exported_by_citizen" if actor is None else "contact_data_exported",
         actor=actor,
@@ -458,58 +459,45 @@ def contact_data_zip(
     return buffer.getvalue()
 
 
+def export_sections(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(translated title, rows) of the export, in a reading order, for the HTML page."""
+    titles = {
+        "contact": _("Your details"),
+        "subscriptions": _("Your subscriptions"),
+        "consents": _("Your consents"),
+        "submissions": _("Forms you sent"),
+        "files": _("Files you sent"),
+        "deliveries": _("E-mails we sent you"),
+        "workflows": _("Automated series you went through"),
+        "touchpoints": _("Your interactions with us"),
+    }
+    ordered = [name for name in titles if name in data]
+    ordered += sorted(n for n in data if n not in titles and n != "exported_at")
+    return [(str(titles.get(name, name)), data[name]) for name in ordered]
+
+
 # --- Erasure (art. 17) and retention ---------------------------------------------------------
-
-
-def _scrub(properties: dict[str, Any], identity: list[str]) -> dict[str, Any]:
-    """Touchpoint properties without any text that mentions who the person was."""
-    clean: dict[str, Any] = {}
-    for key, value in properties.items():
-        if isinstance(value, dict):
-            clean[key] = _scrub(value, identity)
-        elif isinstance(value, str) and any(i in value.lower() for i in identity):
-            continue
-        elif isinstance(value, list):
-            clean[key] = [
-                v
-                for v in value
-                if not (isinstance(v, str) and any(i in v.lower() for i in identity))
-            ]
-        else:
-            clean[key] = value
-    return clean
 
 
 @transaction.atomic
 def contact_anonymise(
     *, contact: Contact, actor: Any = None, request: HttpRequest | None = None, reason: str
 ) -> Contact:
-    """Erase the person and keep an identity-less row so aggregates still add up.
+    """Erase the person from every row the personal-data registry knows, keeping an
+    identity-less contact row so aggregates still add up.
 
-    The email is remembered only as a keyed hash (a tombstone) so imports cannot bring them
-    back. Touchpoints are kept, unlinked from the row and scrubbed of identifying text. The
-    consent ledger stays on the row as proof of what was agreed: the row no longer says who.
+    Pending work (outbox e-mails and webhooks, deliveries, workflow actions) is cancelled first,
+    so nothing is sent after erasure. The email is remembered only as a keyed hash (a
+    tombstone) so imports cannot bring them back. The consent ledger stays on the row as proof
+    of what was agreed: the row no longer says who. Running it twice changes nothing more.
     """
     _lock(contact)
     if contact.is_anonymised:
         return contact
-    identity = [
-        v.lower()
-        for v in (contact.email, contact.phone, contact.full_name, contact.first_name,
-                  contact.last_name, contact.postal_code)
-        if v and len(v) >= 3
-    ]  # fmt: skip
+    identity = contact_identity(contact)
     if contact.email:
-        Tombstone.objects.get_or_create(email_hash=email_hash(contact.email))
-    for touchpoint in Touchpoint.objects.filter(contact=contact).only("pk", "properties"):
-        if touchpoint.properties:
-            Touchpoint.objects.filter(pk=touchpoint.pk).update(
-                properties=_scrub(touchpoint.properties, identity)
-            )
-    # The visitor key goes too: identity stitching must not re-attach this history to anyone.
-    Touchpoint.objects.filter(contact=contact).update(contact=None, visitor_key="")
-    Subscription.objects.filter(contact=contact).delete()
-    SegmentMember.objects.filter(contact=contact).delete()
+        Tombstone.objects.get_or_create(email_hash=identity.email_hash)
+    personal_data_erase(identity=identity, skip=["contacts.Contact"])
     contact.tags.clear()
     Contact.objects.filter(pk=contact.pk).update(
         email=None,

@@ -358,6 +358,9 @@ class Submission(models.Model):
     page = models.CharField(_("page"), max_length=500, blank=True)
     language = models.CharField(_("language"), max_length=8)
     visitor_key = models.CharField(_("visitor key"), max_length=64, blank=True)
+    # The keyed hash of the address typed (contacts.validation.email_hash): finds a person's
+    # submissions for erasure and access before any contact is linked (an unconfirmed opt-in).
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     landing_page = models.ForeignKey(
         "LandingPage",
         verbose_name=_("landing page"),
@@ -418,6 +421,8 @@ class SideEffect(models.Model):
         PENDING = "pending", _("pending")
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
+        # The person asked to be erased before it was sent: it never will be.
+        CANCELLED = "cancelled", _("cancelled")
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="side_effects"

@@ -156,6 +156,7 @@ def submission_create(
                 page=page[:500],
                 language=language[:8],
                 visitor_key=visitor_key[:64],
+                email_hash=email_hash(email) if email else "",
                 landing_page=landing_page,
                 variant=variant,
                 idempotency_key=key,

@@ -15,3 +15,8 @@ class InboundConfig(AppConfig):
         audit.connect_login_signals()
         # Apps added later bring new permissions; keep the roles' grants in step after migrate.
         post_migrate.connect(roles.roles_sync_after_migrate, dispatch_uid="inbound.roles_sync")
+        # Every app declares the personal data it holds in `<app>/personal_data.py`
+        # (inbound.lib.personal_data): erasure, the access export and retention walk it.
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("personal_data")

@@ -409,7 +409,7 @@ def test_too_many_link_requests_from_one_address_get_429(client: Client) -> None
 
 def open_zip(content: bytes) -> tuple[dict[str, Any], str]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        assert sorted(archive.namelist()) == ["README.txt", "data.json"]
+        assert sorted(archive.namelist()) == ["README.txt", "data.html", "data.json"]
         return json.loads(archive.read("data.json")), archive.read("README.txt").decode()
 
 
@@ -432,10 +432,10 @@ def test_the_data_download_holds_everything_we_know(
     data, readme = open_zip(response.content)
     assert data["contact"]["email"] == "lucia.perez@correo.example"
     assert data["contact"]["phone"] == "+34600123456"
-    assert data["custom_properties"] == {"mascotas": 2}
-    assert data["tags"] == ["voluntaria"]
-    assert data["persona"] == "Vecina activa"
-    assert data["static_lists"] == ["Feria 2026"]
+    assert data["contact"]["custom_properties"] == {"mascotas": 2}
+    assert data["contact"]["tags"] == ["voluntaria"]
+    assert data["contact"]["persona"] == "Vecina activa"
+    assert data["contact"]["static_lists"] == ["Feria 2026"]
     assert data["subscriptions"][0]["topic"] == "obras"
     assert {c["purpose"] for c in data["consents"]} == {"topic", "newsletter"}
     assert all(c["text"] and c["text_version"] for c in data["consents"])
@@ -515,7 +515,12 @@ def test_anonymisation_leaves_no_personal_data_anywhere(
     # Touchpoints survive for aggregates, unlinked and scrubbed of identifying text.
     touchpoint = Touchpoint.objects.get(kind="form_submit")
     assert touchpoint.contact_id is None and touchpoint.visitor_key == ""
-    assert touchpoint.properties == {"field_count": 3, "form": "inscripcion"}
+    assert touchpoint.properties == {
+        "email": "[erased]",
+        "message": "Soy [erased]",
+        "field_count": 3,
+        "form": "inscripcion",
+    }
     # The ledger stays as proof, on a row that no longer says who it was.
     assert ConsentRecord.objects.filter(contact=vecina).count() == 2
     assert Tombstone.objects.count() == 1
