@@ -3,17 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from contacts.admin.actions import CRM_ACTIONS
-from contacts.admin.rights import RIGHTS_ACTIONS
+from contacts.admin.rights import RIGHTS_ACTIONS, contacts_anonymise
 from contacts.models import ConsentRecord, Contact, ContactProperty, Subscription, Tag, Topic
 from contacts.selectors import contact_timeline
 from contacts.views_imports import contacts_export_csv, contacts_export_xlsx
@@ -124,12 +125,26 @@ class ContactAdmin(admin.ModelAdmin):
         audit_record(action="contact_changed" if change else "contact_created", obj=obj,
                      request=request, detail={"fields": sorted(form.changed_data)})
 
-    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
-        messages.warning(request, _("Deleting removes the contact and all its history. "
-                                    "To honour an erasure request, use Anonymise instead."))
-        audit_record(action="contact_deleted", obj=obj, request=request)
-        super().delete_model(request, obj)
+    # A contact is never hard-deleted (its consent ledger is PROTECTed): the admin's delete and
+    # bulk delete run the audited erasure (contacts.rights.contact_anonymise), after a
+    # confirmation that asks for the reason.
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (
+                contacts_anonymise, "delete_selected", contacts_anonymise.short_description
+            )
+        return actions
 
+    def delete_view(self, request: HttpRequest, object_id: str,
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        contact = self.get_object(request, object_id)
+        if contact is None or not self.has_delete_permission(request, contact):
+            raise PermissionDenied
+        response = contacts_anonymise(self, request, Contact.objects.filter(pk=contact.pk))
+        if response is not None:
+            return response
+        return redirect("admin:contacts_contact_change", contact.pk)
 
 @admin.register(Topic)
 class TopicAdmin(TranslationAdmin):

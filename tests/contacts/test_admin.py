@@ -150,3 +150,74 @@ def test_analyst_cannot_merge(client: Client, analyst: Any) -> None:
     client.force_login(analyst)
     _action(client, "contacts_merge", pair, confirmed="yes", keep=pair[0].pk)
     assert Contact.objects.count() == 2
+
+
+def _with_consent(**fields: Any) -> Any:
+    from contacts.models import ConsentRecord
+    from contacts.services import consent_record
+
+    contact = ContactFactory(**fields)
+    consent_record(
+        contact=contact,
+        purpose=ConsentRecord.Purpose.NEWSLETTER,
+        action=ConsentRecord.Action.GRANTED,
+        legal_basis=ConsentRecord.LegalBasis.CONSENT,
+        text="Envíame el boletín.",
+        text_version="t1",
+        source=ConsentRecord.Source.FORM,
+    )
+    return contact
+
+
+def test_deleting_a_contact_in_the_admin_erases_it_after_asking_the_reason(
+    client: Client, marketer: Any
+) -> None:
+    from contacts.models import ConsentRecord, Contact
+
+    contact = _with_consent(email="borrar@correo.example", first_name="Amparo")
+    client.force_login(marketer)
+    url = reverse("admin:contacts_contact_delete", args=[contact.pk])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Reason" in page.content.decode() or "Motivo" in page.content.decode()
+    contact.refresh_from_db()
+    assert contact.anonymised_at is None  # a GET changes nothing
+
+    response = client.post(url, {"confirmed": "yes", "reason": "Solicitud 2026/77"})
+
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.anonymised_at is not None and contact.email is None
+    assert Contact.objects.filter(pk=contact.pk).exists()  # never hard-deleted
+    assert ConsentRecord.objects.filter(contact=contact).count() == 1  # the ledger stays
+    entry = AuditEntry.objects.get(action="contact_anonymised")
+    assert entry.actor == marketer and entry.detail["reason"] == "Solicitud 2026/77"
+
+
+def test_bulk_delete_in_the_admin_erases_instead(client: Client, marketer: Any) -> None:
+    from contacts.models import Contact
+
+    contacts = [_with_consent(email=f"bulk{i}@correo.example") for i in range(2)]
+    client.force_login(marketer)
+    url = reverse("admin:contacts_contact_changelist")
+    ids = [str(c.pk) for c in contacts]
+
+    client.post(url, {"action": "delete_selected", "_selected_action": ids})
+    assert Contact.objects.filter(anonymised_at__isnull=True, pk__in=ids).count() == 2
+    client.post(
+        url,
+        {"action": "delete_selected", "_selected_action": ids, "confirmed": "yes",
+         "reason": "Baja masiva"},
+    )  # fmt: skip
+
+    assert Contact.objects.filter(pk__in=ids, anonymised_at__isnull=False).count() == 2
+
+
+def test_a_contact_with_a_consent_ledger_cannot_be_hard_deleted() -> None:
+    from django.db.models import ProtectedError
+
+    contact = _with_consent(email="protegido@correo.example")
+
+    with pytest.raises(ProtectedError):
+        contact.delete()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from contacts.models import (
@@ -292,3 +292,35 @@ def test_bulk_touchpoints_move_last_activity_forward_in_few_queries(
     assert people[0].last_activity_at == now - dt.timedelta(hours=1)
     assert people[1].last_activity_at == now - dt.timedelta(days=1)  # older touchpoint: kept
     assert people[2].last_activity_at == now
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the database trigger exists on PostgreSQL only"
+)
+def test_the_database_refuses_to_change_or_delete_a_consent_record() -> None:
+    from django.db import DatabaseError, transaction
+
+    from contacts.models import ConsentRecord
+    from contacts.services import consent_record
+
+    contact, other = ContactFactory(), ContactFactory()
+    consent_record(
+        contact=contact,
+        purpose=ConsentRecord.Purpose.NEWSLETTER,
+        action=ConsentRecord.Action.GRANTED,
+        legal_basis=ConsentRecord.LegalBasis.CONSENT,
+        text="Envíame el boletín.",
+        text_version="t1",
+        source=ConsentRecord.Source.FORM,
+    )
+    rows = ConsentRecord.objects.filter(contact=contact)
+    for change in (
+        lambda: rows.update(action=ConsentRecord.Action.WITHDRAWN),
+        lambda: rows.update(text="otro texto"),
+        lambda: rows.delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+    # Merging re-points the ledger to the contact that stays: allowed.
+    assert rows.update(contact=other) == 1
+    assert ConsentRecord.objects.get(contact=other).text == "Envíame el boletín."
