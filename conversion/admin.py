@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
+from contacts.validation import email_hash
 from conversion import admin_abtests  # noqa: F401 -- registers the A/B tests
 from conversion.admin_pages import ConversionRateColumn  # also registers pages and CTAs
 from conversion.embedding import api_url, embed_snippet
@@ -160,6 +161,7 @@ class SubmissionAdmin(ReadOnlyAdmin):
         "__str__",
         "form",
         "form_version",
+        "typed_email",
         "contact",
         "language",
         "created_at",
@@ -179,10 +181,23 @@ class SubmissionAdmin(ReadOnlyAdmin):
         "page",
         "referrer",
         "created_at",
+        "applied_at",
         "optin_confirmed_at",
+        "proposal",
     )
     readonly_fields = fields
     inlines = [SubmissionFileInline, SideEffectInline]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Submission], search_term: str
+    ) -> tuple[QuerySet[Submission], bool]:
+        """An address finds its submissions before any contact is linked (unconfirmed ones), by
+        the keyed hash stored with each submission: an index look-up, no scan of the values."""
+        results, distinct = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if "@" in term and "." in term.rsplit("@", 1)[-1]:
+            results |= queryset.filter(email_hash=email_hash(term))
+        return results, distinct
 
 
 @admin.register(SideEffect)

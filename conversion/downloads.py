@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.services import touchpoint_record
-from conversion.models import LandingPage, SideEffect, Submission, landing_pages
+from conversion.models import LandingPage, Submission, landing_pages
 from inbound.lib.errors import DomainError
 
 DOWNLOAD_SALT = "conversion.download"
@@ -77,7 +77,11 @@ def download_awaits_optin(submission: Submission) -> bool:
     """The link travels in the opt-in e-mail (so not on the thank-you page) until confirmed."""
     if submission.optin_confirmed_at is not None:
         return False
-    return submission.side_effects.filter(kind=SideEffect.Kind.OPTIN_EMAIL).exists()
+    from conversion.applying import needs_confirmation
+    from conversion.forms import form_fields
+
+    # Decided from the submission itself: the relay queues the e-mail only a moment later.
+    return needs_confirmation(submission, form_fields(submission.form))
 
 
 def download_record(download: Download, *, visitor_key: str) -> None:

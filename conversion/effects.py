@@ -3,6 +3,7 @@ the signed webhook. Called from the outbox in `conversion.services`, inside the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -11,12 +12,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import ConsentRecord
-from contacts.selectors import may_email
-from conversion.models import FormField, Submission
+from contacts.selectors import contact_by_email, may_email
+from conversion.models import FormField, SideEffect, Submission
 from inbound.lib.mailing import MessageTemplate, send_prepared
 from inbound.lib.webhooks import webhook_post
 
@@ -44,15 +45,22 @@ def optin_email_send(
     `templates` keeps the e-mail rendered once per form, language and page across a batch
     (the outbox relay's): each copy differs only by its address and signed links.
     """
+    from conversion.applying import submission_email
     from conversion.downloads import download_url_for
+    from conversion.forms import form_fields
+    from conversion.outbox import Withheld
     from conversion.services import optin_url
 
-    contact = submission.contact
-    if contact is None or not contact.email:
-        raise NotSendable("the submission has no contact address")
-    permission = may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE)
-    if not permission:
-        raise NotSendable(f"may not email: {permission.reason}")
+    address = submission_email(form_fields(submission.form), submission.values)
+    if not address or not submission.email_hash:
+        raise Withheld("the submission has no address (erased)")
+    contact = contact_by_email(address)
+    if contact is not None:
+        permission = may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE)
+        if not permission:
+            raise Withheld(f"may not email: {permission.reason}")
+    if recipient_limit_reached(email_hash=submission.email_hash):
+        raise Withheld("over the daily limit of e-mails to this address")
     language = _email_language(submission)
     download_url = download_url_for(submission, absolute=True)
     page = submission.landing_page
@@ -71,7 +79,22 @@ def optin_email_send(
         template = _optin_template(submission, language, with_download=bool(download_url))
         cache[key] = template
     values = {"url": optin_url(submission), "download_url": download_url or ""}
-    send_prepared(template.message(to=contact.email, values=values), connection)
+    send_prepared(template.message(to=address, values=values), connection)
+
+
+def recipient_limit_reached(*, email_hash: str) -> bool:
+    """Has this address had CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY opt-in e-mails in the last
+    24 hours? Counted per address whatever the sender's IP, so nobody can flood someone else's
+    inbox by sending a form with their address from many machines."""
+    limit = int(getattr(settings, "CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY", 3))
+    since = timezone.now() - dt.timedelta(days=1)
+    sent = SideEffect.objects.filter(
+        kind=SideEffect.Kind.OPTIN_EMAIL,
+        status=SideEffect.Status.DONE,
+        done_at__gte=since,
+        submission__email_hash=email_hash,
+    )
+    return sent[:limit].count() >= limit
 
 
 def _optin_template(

@@ -379,8 +379,22 @@ class Submission(models.Model):
         help_text=_("Empty: the landing page as it stands (the control)."),
     )
     idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
+    # Staged: the request stores the submission; the relay applies it (conversion.applying).
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
     optin_confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
     created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+
+    class Proposal(models.TextChoices):
+        NONE = "", _("none")
+        PENDING = "pending", _("waiting for staff")
+        ACCEPTED = "accepted", _("accepted")
+        DISMISSED = "dismissed", _("dismissed")
+
+    # Values nobody confirmed for an existing contact are never written to it: staff may
+    # accept them from the contact's page (conversion.proposals).
+    proposal = models.CharField(
+        _("proposed changes"), max_length=10, choices=Proposal.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("submission")
@@ -389,6 +403,14 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form} #{self.pk}"
+
+    @property
+    def typed_email(self) -> str:
+        """The address the citizen typed (its form's first e-mail field); "" when none."""
+        from conversion.applying import submission_email
+        from conversion.forms import form_fields
+
+        return submission_email(form_fields(self.form), self.values)
 
 
 class SubmissionFile(models.Model):
@@ -413,6 +435,8 @@ class SideEffect(models.Model):
     """The outbox: written in the submission's transaction, sent after it (at least once)."""
 
     class Kind(models.TextChoices):
+        # What the submission means for the contact (conversion.applying), before any e-mail.
+        APPLY = "apply", _("apply to the contact")
         OPTIN_EMAIL = "optin_email", _("opt-in e-mail")
         STAFF_NOTIFICATION = "staff_notification", _("staff notification")
         WEBHOOK = "webhook", _("webhook")

@@ -39,6 +39,13 @@ LEASE = dt.timedelta(minutes=5)
 
 # Per batch, whatever a sender renders once for many rows (e-mail templates by group).
 BatchCache = dict[Any, Any]
+
+
+class Withheld(Exception):
+    """A side effect that must never be sent (over the per-address limit, the address erased):
+    the row is CANCELLED with the reason, not retried."""
+
+
 Sender = Callable[[Submission, BaseEmailBackend | None, BatchCache], None]
 
 
@@ -56,20 +63,28 @@ def effects_due(now: dt.datetime | None = None) -> int:
     One SMTP connection serves the whole sweep, opened at the first message (most ticks find
     nothing); a failure closes it and the next message opens another.
     """
-    clock = now or timezone.now()
+    # Each claim looks at the clock anew: applying a submission queues its opt-in e-mail, which
+    # the same sweep then sends.
     return relay_sweep(
-        claim=lambda limit: effects_claim(now=clock, limit=limit),
-        send=lambda ids, backend: effects_send(ids, now=clock, connection=backend),
+        claim=lambda limit: effects_claim(now=now or timezone.now(), limit=limit),
+        send=lambda ids, backend: effects_send(ids, now=now or timezone.now(), connection=backend),
         batch=SWEEP_BATCH,
         budget=SWEEP_BUDGET_SECONDS,
     )
 
 
 def effects_process(submission_id: int) -> int:
-    """Send the due side effects of one submission now; returns how many were sent."""
-    now = timezone.now()
-    ids = effects_claim(now=now, limit=len(SideEffect.Kind), submission_id=submission_id)
-    return effects_send(ids, now=now) if ids else 0
+    """Send the due side effects of one submission now (applying it first queues its opt-in
+    e-mail, sent in the next round); returns how many were sent."""
+    sent = 0
+    for _round in range(len(SideEffect.Kind)):
+        ids = effects_claim(
+            now=timezone.now(), limit=len(SideEffect.Kind), submission_id=submission_id
+        )
+        if not ids:
+            break
+        sent += effects_send(ids, now=timezone.now())
+    return sent
 
 
 def effects_send(
@@ -86,6 +101,9 @@ def effects_send(
     for effect in effects:
         try:
             SENDERS[effect.kind](effect.submission, connection, cache)
+        except Withheld as reason:  # never to be sent (a limit, an erased address)
+            _effect_withheld(effect, str(reason))
+            continue
         except Exception as error:  # any failure is recorded on the row and retried
             if connection is not None:
                 connection.close()  # maybe broken: the next message opens a new one
@@ -113,6 +131,17 @@ def _effect_done(effect_id: int) -> None:
             "last_error = '', claimed_until = NULL WHERE id = %s",
             [SideEffect.Status.DONE, timezone.now(), effect_id],
         )
+
+
+def _effect_withheld(effect: SideEffect, reason: str) -> None:
+    SideEffect.objects.filter(pk=effect.pk).update(
+        status=SideEffect.Status.CANCELLED,
+        attempts=effect.attempts + 1,
+        last_error=reason[:500],
+        claimed_until=None,
+        done_at=timezone.now(),
+    )
+    logger.info("side effect %s (%s) withheld: %s", effect.pk, effect.kind, reason)
 
 
 def _effect_failed(effect: SideEffect, error: Exception, *, now: dt.datetime) -> None:
@@ -143,6 +172,12 @@ def _effect_failed(effect: SideEffect, error: Exception, *, now: dt.datetime) ->
     )
 
 
+def _apply(submission: Submission, connection: BaseEmailBackend | None, cache: BatchCache) -> None:
+    from conversion.applying import submission_apply
+
+    submission_apply(submission_id=submission.pk)
+
+
 def _send_optin(
     submission: Submission, connection: BaseEmailBackend | None, cache: BatchCache
 ) -> None:
@@ -168,6 +203,7 @@ def _send_webhook(
 
 
 SENDERS: dict[str, Sender] = {
+    SideEffect.Kind.APPLY: _apply,
     SideEffect.Kind.OPTIN_EMAIL: _send_optin,
     SideEffect.Kind.STAFF_NOTIFICATION: _send_staff,
     SideEffect.Kind.WEBHOOK: _send_webhook,

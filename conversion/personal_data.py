@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from inbound.lib import personal_data
 from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_model, register
 
 
@@ -40,6 +41,27 @@ def _effects_cancel(rows: QuerySet[Any], identity: Identity) -> None:
     rows.filter(status=SideEffect.Status.PENDING).update(
         status=SideEffect.Status.CANCELLED, claimed_until=None, done_at=timezone.now()
     )
+
+
+def submission_redact(submission: Any) -> None:
+    """Keep nothing personal of one submission (its address was erased): values, page,
+    referrer and visitor key blanked, files deleted, pending e-mails cancelled."""
+    from conversion.models import Submission
+
+    identity = Identity.of(0, email="", email_hash="", values=())
+    rows = Submission.objects.filter(pk=submission.pk)
+    for label in ("conversion.SideEffect", "conversion.SubmissionFile", "conversion.Submission"):
+        holder = personal_data.holder(label)
+        if holder is None:
+            continue
+        model = holder.model_class
+        selected = (
+            rows if model is Submission else model._default_manager.filter(submission__in=rows)
+        )
+        if holder.cancel is not None:
+            holder.cancel(selected, identity)
+        personal_data.holder_erase(holder, selected, identity)
+    submission.refresh_from_db()
 
 
 def _submissions_export(rows: QuerySet[Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -21,8 +21,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from contacts.models import ConsentRecord, Contact, Subscription, Topic
-from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
+from contacts.models import Contact, Tombstone
 from contacts.validation import email_hash
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
 from conversion.forms import form_fields as fields_of
@@ -90,18 +89,6 @@ def _submission_values(
     return values
 
 
-def _topic_slugs(form_fields: list[FormField], values: Mapping[str, Any]) -> list[str]:
-    """Topics a submission subscribes to: the topics picker and ticked topic checkboxes."""
-    slugs: list[str] = []
-    for field in form_fields:
-        value = values.get(field.key)
-        if field.kind == FormField.Kind.TOPICS and isinstance(value, list):
-            slugs.extend(str(v) for v in value)
-        elif field.target == FormField.Target.TOPIC and value is True:
-            slugs.append(field.target_key)
-    return list(dict.fromkeys(slugs))
-
-
 def _existing(keys: list[str], since: dt.datetime) -> Submission | None:
     # Almost always none: ask for the id alone (no ordering, two columns) and load on a hit.
     hits = Submission.objects.filter(idempotency_key__in=keys, created_at__gte=since).order_by()
@@ -122,12 +109,14 @@ def submission_create(
     landing_page: LandingPage | None = None,
     variant: LandingVariant | None = None,
 ) -> tuple[Submission, bool]:
-    """Store a citizen's submission and everything it means, in one transaction.
+    """Store a citizen's submission and its outbox rows, in one short transaction; nothing else.
 
-    Returns (submission, created). The same form, address and values sent again within
-    CONVERSION_IDEMPOTENCY_WINDOW_SECONDS count once: (the first submission, False), nothing
-    new written. Raises DomainError when the address belongs to someone who asked to be erased
-    (nothing is stored then).
+    What it means for the contact (fields, consents, subscriptions, touchpoint) is applied by
+    the relay, and for a double opt-in form only once the citizen confirms
+    (`conversion.applying`). Returns (submission, created). The same form, address and values
+    sent again within CONVERSION_IDEMPOTENCY_WINDOW_SECONDS count once: (the first submission,
+    False), nothing new written. An address whose owner asked to be erased gets the same answer
+    as any other, and nothing personal is stored.
     """
     form_fields = fields_of(form)
     email = _email_of(form_fields, cleaned)
@@ -142,96 +131,50 @@ def submission_create(
     if existing is not None:
         return existing, False
 
-    contact = _contact_upsert(form_fields, cleaned, email=email, language=language)
+    hashed = email_hash(email) if email else ""
+    erased = bool(hashed) and Tombstone.objects.filter(email_hash=hashed).exists()
     utm = {name: str(cleaned[name])[:200] for name in UTM_FIELDS if cleaned.get(name)}
     try:
         with transaction.atomic():  # a savepoint: a concurrent twin must not poison ours
             submission = Submission.objects.create(
                 form=form,
                 form_version=form.version,
-                contact=contact,
-                values=values,
+                values={} if erased else values,
                 utm=utm,
-                referrer=referrer[:500],
+                referrer="" if erased else referrer[:500],
                 page=page[:500],
                 language=language[:8],
-                visitor_key=visitor_key[:64],
-                email_hash=email_hash(email) if email else "",
+                visitor_key="" if erased else visitor_key[:64],
+                email_hash="" if erased else hashed,
                 landing_page=landing_page,
                 variant=variant,
                 idempotency_key=key,
+                applied_at=now if erased else None,
                 created_at=now,
             )
     except IntegrityError:
         existing = Submission.objects.filter(idempotency_key=key).first()
         if existing is None:
             raise
-        # The twin committed first; what our contact upsert wrote is rolled back with us.
         transaction.set_rollback(True)
         return existing, False
+    if erased:
+        # Counted (the form was sent), but about no one: no files, no e-mail, no webhook.
+        return submission, True
 
     _files_store(submission, form_fields, files)
-    consented = subscribed = False
-    if contact is not None:
-        consented = _consents_record(form, form_fields, cleaned, contact, language, visitor_key)
-        subscribed = _subscriptions_set(form, form_fields, values, contact)
-    touchpoint_record(
-        kind="form_submit",
-        contact=contact,
-        visitor_key=visitor_key,
-        subject=form,
-        properties={
-            "form": form.slug,
-            "submission": submission.pk,
-            "form_version": form.version,
-            "language": language,
-            **({"landing_page": landing_page.pk} if landing_page is not None else {}),
-            **({"ab_test": variant.test_id, "variant": variant.pk} if variant is not None else {}),
-            **utm,
-        },
-        occurred_at=now,
-    )
-    effects = []
-    if form.double_opt_in and contact is not None and (consented or subscribed):
-        effects.append(SideEffect.Kind.OPTIN_EMAIL)
+    effects = [SideEffect.Kind.APPLY]
     if form.notify_email_list:
         effects.append(SideEffect.Kind.STAFF_NOTIFICATION)
     if form.webhook_url:
         effects.append(SideEffect.Kind.WEBHOOK)
-    # The outbox: the relay (`outbox.effects_due`, every 2 s from beat) sends them once this
-    # commits.
-    # The request never talks to the broker, so a broker outage cannot slow or fail it.
+    # The outbox: the relay (`outbox.effects_due`, every 2 s from beat) applies the submission
+    # and sends what it calls for once this commits. The request never talks to the broker, so
+    # a broker outage cannot slow or fail it.
     SideEffect.objects.bulk_create(
         [SideEffect(submission=submission, kind=kind, next_attempt_at=now) for kind in effects]
     )
     return submission, True
-
-
-def _contact_upsert(
-    form_fields: list[FormField], cleaned: Mapping[str, Any], *, email: str, language: str
-) -> Contact | None:
-    if not email:
-        return None
-    data: dict[str, Any] = {}
-    properties: dict[str, Any] = {}
-    for field in form_fields:
-        value = cleaned.get(field.key)
-        if value in (None, "", []) or field.kind == FormField.Kind.FILE:
-            continue
-        value = json_value(value)
-        if field.target == FormField.Target.CONTACT and field.target_key != "email":
-            data[field.target_key] = value
-        elif field.target == FormField.Target.PROPERTY:
-            properties[field.target_key] = value
-    contact, _created = contact_upsert(
-        email=email,
-        data=data,
-        properties=properties,
-        source=Contact.Source.FORM,
-        respect_tombstones=True,
-        create_defaults={"language": language[:2]},  # a new contact speaks the form's language
-    )
-    return contact
 
 
 def _files_store(
@@ -249,60 +192,6 @@ def _files_store(
             size=upload.size or 0,
             content_type=upload_content_type(upload) or "",
         )
-
-
-def _consents_record(
-    form: Form,
-    form_fields: list[FormField],
-    cleaned: Mapping[str, Any],
-    contact: Contact,
-    language: str,
-    visitor_key: str,
-) -> bool:
-    """A grant per ticked consent checkbox, with the exact text shown in the citizen's language."""
-    granted = False
-    with translation.override(language):
-        for field in form_fields:
-            if field.kind != FormField.Kind.CONSENT or cleaned.get(field.key) is not True:
-                continue
-            topic = None
-            if field.consent_purpose == ConsentRecord.Purpose.TOPIC:
-                topic = Topic.objects.filter(slug=field.target_key).first()
-                if topic is None:
-                    continue
-            consent_record(
-                contact=contact,
-                purpose=field.consent_purpose,
-                topic=topic,
-                action=ConsentRecord.Action.GRANTED,
-                legal_basis=ConsentRecord.LegalBasis.CONSENT,
-                text=field.consent_text or field.label,
-                text_version=field.consent_version,
-                source=ConsentRecord.Source.FORM,
-                ip_hash=visitor_key[:64],
-            )
-            granted = True
-    return granted
-
-
-def _subscriptions_set(
-    form: Form, form_fields: list[FormField], values: Mapping[str, Any], contact: Contact
-) -> bool:
-    """Subscribe to the chosen public topics: PENDING until the opt-in is confirmed."""
-    slugs = _topic_slugs(form_fields, values)
-    if not slugs:
-        return False
-    topics = list(Topic.objects.filter(slug__in=slugs, is_public=True))
-    status = Subscription.Status.PENDING if form.double_opt_in else Subscription.Status.ACTIVE
-    active = set(
-        contact.subscriptions.filter(
-            topic__in=topics, status=Subscription.Status.ACTIVE
-        ).values_list("topic_id", flat=True)
-    )
-    for topic in topics:
-        if topic.pk not in active:  # a confirmed subscription never goes back to pending
-            subscription_set(contact=contact, topic=topic, status=status)
-    return bool(topics)
 
 
 def form_version_bump(*, form: Form, before: str) -> bool:
@@ -363,8 +252,9 @@ def _optin_submission(token: str, *, lock: bool) -> Submission:
     if (
         submission is None
         or payload.get("k") != submission.idempotency_key[:16]
-        or submission.contact is None
-        or submission.contact.is_anonymised
+        # Erased since (redacted, or the address tombstoned): the link names no one any more.
+        or not submission.email_hash
+        or Tombstone.objects.filter(email_hash=submission.email_hash).exists()
     ):
         raise invalid
     return submission
@@ -379,39 +269,18 @@ def optin_read(token: str) -> Submission:
 
 
 def optin_confirm(token: str) -> Submission:
-    """Confirm the address a submission gave: its pending subscriptions become active.
+    """The citizen confirms the address a submission gave: only now does the submission reach
+    the contact (fields, consents, subscriptions, touchpoints: `applying.submission_confirm`).
 
     Raises OptinLinkExpired / OptinLinkInvalid (nothing changed). Confirming twice changes
     nothing more and returns the same submission.
     """
+    from conversion.applying import submission_confirm
+
     with transaction.atomic():
         submission = _optin_submission(token, lock=True)
-        if submission.optin_confirmed_at is not None:
-            return submission
-        now = timezone.now()
-        submission.optin_confirmed_at = now
-        submission.save(update_fields=["optin_confirmed_at"])
-        contact = cast(Contact, submission.contact)  # checked by _optin_submission
-        slugs = _topic_slugs(list(submission.form.fields.all()), submission.values)
-        contact.subscriptions.filter(
-            topic__slug__in=slugs, status=Subscription.Status.PENDING
-        ).update(status=Subscription.Status.ACTIVE, updated_at=now)
-        changed = []
-        if contact.email_verified_at is None:
-            contact.email_verified_at = now
-            changed.append("email_verified_at")
-        if contact.email_status == Contact.EmailStatus.UNCONFIRMED:
-            contact.email_status = Contact.EmailStatus.ACTIVE
-            changed.append("email_status")
-        if changed:
-            contact.save(update_fields=[*changed, "updated_at"])
-        touchpoint_record(
-            kind="optin_confirmed",
-            contact=contact,
-            subject=submission.form,
-            properties={"form": submission.form.slug, "submission": submission.pk},
-            occurred_at=now,
-        )
+        if submission.optin_confirmed_at is None:
+            submission_confirm(submission)
     return submission
 
 

@@ -33,7 +33,6 @@ from conversion.forms import (
     HONEYPOT_FIELD,
     UTM_FIELDS,
     CitizenForm,
-    consent_purposes_ticked,
     contact_known_values,
     form_class_for,
     form_fields,
@@ -46,8 +45,8 @@ from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
 
 # Recognises a returning contact on this device, for progressive profiling: a signed token
-# (services.contact_token), set only when they ticked a tracking consent in the form and
-# honoured only while that consent stands.
+# (services.contact_token), set only when they ticked a tracking consent in the form and then
+# confirmed their address from the opt-in e-mail, and honoured only while that consent stands.
 CONTACT_COOKIE = "inbound_contact"
 CONTACT_COOKIE_MAX_AGE = int(dt.timedelta(days=180).total_seconds())
 
@@ -243,21 +242,7 @@ def form_handle(
         form.add_error(None, str(error))
         return render_form(form, 400)
 
-    response = after_sending(submission)
-    if (
-        cookies
-        and submission.contact is not None
-        and ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(form)
-    ):
-        response.set_cookie(
-            CONTACT_COOKIE,
-            services.contact_token(submission.contact),
-            max_age=CONTACT_COOKIE_MAX_AGE,
-            secure=not settings.DEBUG,
-            httponly=True,
-            samesite="Lax",
-        )
-    return response
+    return after_sending(submission)
 
 
 @never_cache
@@ -334,7 +319,28 @@ def optin_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         return _optin_problem(request, expired=True)
     except services.OptinLinkInvalid:
         return _optin_problem(request, expired=False)
-    return _confirmed(request, submission, already=False)
+    response = _confirmed(request, submission, already=False)
+    if submission.contact is not None and _tracking_ticked(submission):
+        # Recognised on this device only once the citizen proved the address is theirs.
+        response.set_cookie(
+            CONTACT_COOKIE,
+            services.contact_token(submission.contact),
+            max_age=CONTACT_COOKIE_MAX_AGE,
+            secure=not settings.DEBUG,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def _tracking_ticked(submission: Submission) -> bool:
+    from conversion.applying import consents_ticked
+    from conversion.forms import form_fields
+
+    return any(
+        field.consent_purpose == ConsentRecord.Purpose.TRACKING
+        for field in consents_ticked(form_fields(submission.form), submission.values)
+    )
 
 
 def _confirmed(request: HttpRequest, submission: Submission, *, already: bool) -> HttpResponse:

@@ -44,7 +44,7 @@ PERIODS = (
 DEFAULT_PERIOD = 30
 AB_TESTS_SHOWN = 20
 # Consent records written by a submission carry no link to it: they are the contact's form
-# consents stored within this many seconds of it (the same transaction).
+# consents stored within this many seconds of its application (the same transaction).
 CONSENT_MATCH_SECONDS = 60
 
 
@@ -211,14 +211,17 @@ def submission_list(request: HttpRequest) -> HttpResponse:
 
 
 def _consents_of(submission: Submission) -> QuerySet[ConsentRecord]:
-    if submission.contact_id is None:
+    # Recorded when the submission was applied: at the citizen's confirmation on a double
+    # opt-in form, by the relay otherwise.
+    applied = submission.optin_confirmed_at or submission.applied_at
+    if submission.contact_id is None or applied is None:
         return ConsentRecord.objects.none()
     window = dt.timedelta(seconds=CONSENT_MATCH_SECONDS)
     return ConsentRecord.objects.filter(
         contact_id=submission.contact_id,
         source=ConsentRecord.Source.FORM,
-        occurred_at__gte=submission.created_at - window,
-        occurred_at__lte=submission.created_at + window,
+        occurred_at__gte=applied - window,
+        occurred_at__lte=applied + window,
     ).order_by("occurred_at", "id")
 
 

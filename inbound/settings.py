@@ -181,6 +181,11 @@ CONVERSION_IDEMPOTENCY_WINDOW_SECONDS = env_int(
     "CONVERSION_IDEMPOTENCY_WINDOW_SECONDS", 600, minimum=1
 )
 CONVERSION_OPTIN_MAX_AGE_DAYS = env_int("CONVERSION_OPTIN_MAX_AGE_DAYS", 7, minimum=1)
+# Opt-in e-mails one address may receive in 24 hours, whoever sends the form and from wherever:
+# a form cannot be used to flood someone else's inbox.
+CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY = env_int(
+    "CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY", 3, minimum=1
+)
 CONVERSION_CONTACT_MAX_AGE_DAYS = env_int("CONVERSION_CONTACT_MAX_AGE_DAYS", 180, minimum=1)
 CONVERSION_RATE_LIMIT_PER_MINUTE = env_int("CONVERSION_RATE_LIMIT_PER_MINUTE", 20, minimum=1)
 CONVERSION_DOWNLOAD_MAX_AGE_HOURS = env_int("CONVERSION_DOWNLOAD_MAX_AGE_HOURS", 72, minimum=1)

@@ -131,9 +131,8 @@ class ContactAdmin(admin.ModelAdmin):
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if "delete_selected" in actions:
-            actions["delete_selected"] = (
-                contacts_anonymise, "delete_selected", contacts_anonymise.short_description
-            )
+            description = str(_("Delete (erases the personal data)"))
+            actions["delete_selected"] = (contacts_anonymise, "delete_selected", description)  # type: ignore[assignment]
         return actions
 
     def delete_view(self, request: HttpRequest, object_id: str,

@@ -35,6 +35,7 @@ from contacts.models import Contact, Segment
 from content.demo import content_demo_seed
 from conversion.demo import conversion_demo_seed
 from conversion.models import Form, landing_pages
+from conversion.outbox import effects_due
 from conversion.services import optin_confirm, optin_token, submission_create
 from inbound.demo import demo_seed
 from tests.campaigns.test_sending import subscriber
@@ -164,6 +165,7 @@ def test_a_proposal_from_the_san_blas_landing_page_notifies_the_team(
             visitor_key="c" * 32,
             landing_page=page,
         )
+        effects_due()  # the relay applies it (the form asks for no confirmation)
 
     enrollments_run()
 

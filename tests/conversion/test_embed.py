@@ -21,6 +21,8 @@ from contacts.models import Contact, Touchpoint
 from conversion.embedding import form_token, form_token_check
 from conversion.forms import STARTED_MAX_AGE, started_token
 from conversion.models import Form, FormField, Submission
+from conversion.outbox import effects_due
+from conversion.services import optin_confirm, optin_token
 from tests.conversion.factories import FormFieldFactory
 from tests.conversion.test_bad_input import encoded, field_names, field_values
 from tests.conversion.test_public_forms import (
@@ -133,8 +135,8 @@ def test_framed_form_is_stored_without_csrf_cookie(client: Client, form: Form) -
     assert SUCCESS_ES in response.content.decode()
     assert frame_ancestors(response) == ["'self'", SEDE, PORTAL]  # the thanks stay in the frame
     submission = Submission.objects.get()
-    assert submission.contact is not None
-    assert submission.contact.email == "lucia.vecina@correo.example"
+    assert submission.typed_email == "lucia.vecina@correo.example"
+    assert submission.contact is None  # the contact only once the citizen confirms
     assert submission.page == embed_url(form)
     assert not response.cookies  # no recognition cookie from a frame, even with consent
 
@@ -399,10 +401,13 @@ def test_json_submission_is_stored_with_its_contact_and_touchpoint(
     assert submission.values["topics"] == ["movilidad"]
     assert submission.utm == {"utm_source": "sede", "utm_medium": "embed"}
     assert submission.language == "en"
+    assert not Contact.objects.exists()  # staged: applied once the citizen confirms
+    assert not response.cookies
+    effects_due()
+    optin_confirm(optin_token(submission))
     contact = Contact.objects.get()
     assert (contact.email, contact.first_name) == ("lucia.vecina@correo.example", "Lucía")
     assert Touchpoint.objects.filter(kind="form_submit", contact=contact).count() == 1
-    assert not response.cookies
 
 
 def test_json_errors_come_by_field_in_spanish(client: Client, form: Form) -> None:

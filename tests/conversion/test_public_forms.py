@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -16,6 +16,7 @@ from contacts.validation import email_hash
 from conversion import services
 from conversion.forms import started_token
 from conversion.models import Form, FormField, SideEffect, Submission
+from conversion.outbox import effects_due
 from conversion.views import CONTACT_COOKIE
 from tests.contacts.factories import ContactFactory, grant
 
@@ -200,6 +201,14 @@ def test_a_valid_submission_is_stored_and_answered_with_the_thanks_page(
     assert submission.values["email"] == "lucia.vecina@correo.example"
     assert submission.language == "en"
     assert submission.page == form_url(form)
+    # Staged: nothing about anyone changes until the citizen confirms from the e-mail.
+    assert not Contact.objects.exists() and not ConsentRecord.objects.exists()
+    assert CONTACT_COOKIE not in response.cookies
+    effects_due()
+    assert mail.outbox[0].to == ["lucia.vecina@correo.example"]
+
+    client.post(confirm_url(services.optin_token(submission)))
+
     contact = Contact.objects.get()
     assert (contact.email, contact.first_name, contact.postal_code) == (
         "lucia.vecina@correo.example",
@@ -209,8 +218,7 @@ def test_a_valid_submission_is_stored_and_answered_with_the_thanks_page(
     consent = ConsentRecord.objects.get()
     assert (consent.purpose, consent.text) == (Purpose.NEWSLETTER, NEWSLETTER_TEXT)
     subscription = Subscription.objects.get()
-    assert (subscription.topic.slug, subscription.status) == ("movilidad", "pending")
-    assert CONTACT_COOKIE not in response.cookies
+    assert (subscription.topic.slug, subscription.status) == ("movilidad", "active")
 
 
 def test_a_form_with_a_redirect_path_sends_the_citizen_there(client: Client) -> None:
@@ -229,7 +237,7 @@ def test_the_same_answers_sent_twice_are_stored_once(client: Client, form: Form)
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == form_url(form, "thanks")
     assert Submission.objects.count() == 1
-    assert ConsentRecord.objects.count() == 1
+    assert SideEffect.objects.count() == 1
 
 
 def test_errors_are_shown_by_each_field_and_in_a_summary_and_nothing_is_stored(
@@ -260,14 +268,24 @@ def test_errors_are_in_the_citizens_language(client: Client, form: Form) -> None
     assert stored() == NOTHING
 
 
-def test_an_erased_person_is_told_clearly_and_nothing_is_stored(client: Client, form: Form) -> None:
+def test_an_erased_address_gets_the_same_answer_as_any_other_and_nothing_personal_is_kept(
+    client: Client, form: Form
+) -> None:
+    other = client.post(form_url(form), answers(email="otra@correo.example"), follow=True)
     Tombstone.objects.create(email_hash=email_hash("lucia.vecina@correo.example"))
 
-    response = client.post(form_url(form), answers())
+    erased = client.post(form_url(form), answers(), follow=True)
 
-    assert response.status_code == 400
-    assert "asked to be erased" in response.content.decode()
-    assert stored() == NOTHING
+    assert erased.status_code == other.status_code == 200
+    assert erased.redirect_chain == other.redirect_chain
+    assert erased.content.decode().replace("otra@", "") == other.content.decode().replace(
+        "otra@", ""
+    )
+    assert "erased" not in erased.content.decode()
+    kept = Submission.objects.get(email_hash="")
+    assert kept.values == {} and kept.email_hash == "" and kept.visitor_key == ""
+    effects_due()
+    assert [m.to for m in mail.outbox] == [["otra@correo.example"]]
 
 
 # --- Anti-abuse -----------------------------------------------------------------------------------
@@ -380,7 +398,7 @@ def test_opening_the_optin_link_asks_and_changes_nothing(client: Client, form: F
     assert response["X-Robots-Tag"] == "noindex, nofollow"
     submission.refresh_from_db()
     assert submission.optin_confirmed_at is None
-    assert Subscription.objects.get().status == "pending"
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
 
 
 def test_confirming_activates_the_subscription_and_twice_is_harmless(
@@ -417,7 +435,7 @@ def test_a_tampered_optin_link_gets_a_clear_page_and_changes_nothing(
         assert "This link is not valid" in response.content.decode()
     submission.refresh_from_db()
     assert submission.optin_confirmed_at is None
-    assert Subscription.objects.get().status == "pending"
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
 
 
 def test_an_expired_optin_link_gets_a_clear_page_and_changes_nothing(
@@ -436,7 +454,7 @@ def test_an_expired_optin_link_gets_a_clear_page_and_changes_nothing(
     assert "Nothing has been changed." in response.content.decode()
     submission.refresh_from_db()
     assert submission.optin_confirmed_at is None
-    assert Subscription.objects.get().status == "pending"
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
 
 
 def test_confirming_without_csrf_token_changes_nothing(form: Form) -> None:
@@ -539,15 +557,23 @@ def test_a_tampered_contact_token_is_ignored(
     assert 'name="last_name"' not in html
 
 
-def test_the_recognition_cookie_is_set_only_with_tracking_consent(
+def _confirmed(client: Client, form: Form, **changes: Any) -> Any:
+    """Send the form, let the relay run, confirm from the e-mail: the confirmation's answer."""
+    sent = client.post(form_url(form), answers(**changes))
+    assert CONTACT_COOKIE not in sent.cookies  # never before the address is confirmed
+    effects_due()
+    submission = Submission.objects.order_by("-pk").first()
+    assert submission is not None
+    return client.post(confirm_url(services.optin_token(submission)))
+
+
+def test_the_recognition_cookie_is_set_only_after_confirmation_with_tracking_consent(
     client: Client, form: Form
 ) -> None:
-    without = client.post(form_url(form), answers())
+    without = _confirmed(client, form)
     assert CONTACT_COOKIE not in without.cookies
 
-    response = client.post(
-        form_url(form), answers(email="recuerdame@correo.example", remember="on")
-    )
+    response = _confirmed(client, form, email="recuerdame@correo.example", remember="on")
 
     cookie = response.cookies[CONTACT_COOKIE]
     assert cookie["httponly"] is True
@@ -562,7 +588,7 @@ def test_the_recognition_cookie_is_set_only_with_tracking_consent(
 def test_the_recognition_cookie_stops_working_when_consent_is_withdrawn(
     client: Client, form: Form
 ) -> None:
-    client.post(form_url(form), answers(remember="on"))
+    _confirmed(client, form, remember="on")
     contact = Contact.objects.get()
     grant(contact, Purpose.TRACKING, action=ConsentRecord.Action.WITHDRAWN)
 

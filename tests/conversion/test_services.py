@@ -1,5 +1,6 @@
-"""A submission in one transaction: contact, consents, subscriptions, touchpoint and outbox;
-idempotency; the double opt-in confirmation; recognised-contact tokens."""
+"""Staged submissions: the request stores the submission and its outbox; the relay applies it;
+on a double opt-in form only the citizen's confirmation reaches the contact. Idempotency,
+erased addresses, proposals, per-address limits, recognised-contact tokens."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from conversion.services import (
     optin_token,
     submission_create,
 )
-from inbound.lib.errors import DomainError
 from tests.contacts.factories import ContactFactory, TopicFactory
 from tests.conversion.factories import newsletter_form
 
@@ -45,8 +45,12 @@ def submit(form: Any, **cleaned: Any) -> tuple[Submission, bool]:
     )
 
 
-def test_a_submission_stores_contact_consent_subscriptions_touchpoint_and_outbox() -> None:
-    movilidad = TopicFactory(slug="movilidad")
+def _outbox(submission: Submission) -> set[tuple[str, str]]:
+    return set(SideEffect.objects.filter(submission=submission).values_list("kind", "status"))
+
+
+def test_the_request_stores_only_the_submission_and_its_outbox() -> None:
+    TopicFactory(slug="movilidad")
     form = newsletter_form(
         notify_emails="prensa@villaclara.example",
         webhook_url="https://crm.example/h",
@@ -76,30 +80,69 @@ def test_a_submission_stores_contact_consent_subscriptions_touchpoint_and_outbox
     }
     assert submission.utm == {"utm_source": "boletin"}
     assert submission.visitor_key == "a" * 32
-    contact = Contact.objects.get(email="ana@correo.example")
-    assert submission.contact == contact
-    assert (contact.first_name, contact.postal_code, contact.source) == ("Ana", "28999", "form")
-    consent = ConsentRecord.objects.get(contact=contact)
-    assert (consent.purpose, consent.text, consent.text_version) == (
-        "newsletter",
-        "Quiero recibir el boletín.",
-        "v1",
-    )
-    subscription = Subscription.objects.get(contact=contact)
-    assert (subscription.topic, subscription.status) == (movilidad, Subscription.Status.PENDING)
-    touchpoint = Touchpoint.objects.get(contact=contact, kind="form_submit")
-    assert touchpoint.properties["submission"] == submission.pk
-    assert touchpoint.properties["utm_source"] == "boletin"
-    assert set(submission.side_effects.values_list("kind", "status")) == {
-        ("optin_email", "pending"),
+    assert submission.email_hash == email_hash("ana@correo.example")
+    assert submission.contact is None and submission.applied_at is None
+    assert _outbox(submission) == {
+        ("apply", "pending"),
         ("staff_notification", "pending"),
         ("webhook", "pending"),
     }
+    # Nothing about anyone changes from a form anyone can fill in.
+    assert not Contact.objects.exists()
+    assert not ConsentRecord.objects.exists()
+    assert not Subscription.objects.exists()
+    assert not Touchpoint.objects.exists()
+
+
+def test_on_a_double_optin_form_the_relay_only_sends_the_optin_email() -> None:
+    TopicFactory(slug="movilidad")
+    submission, _created = submit(
+        newsletter_form(), email="ana@correo.example", nombre="Ana", temas=["movilidad"],
+        boletin=True,
+    )  # fmt: skip
+
+    assert effects_due() == 2  # applied, then the opt-in e-mail
+
+    assert [m.to for m in mail.outbox] == [["ana@correo.example"]]
+    assert _outbox(submission) == {("apply", "done"), ("optin_email", "done")}
+    assert not Contact.objects.exists()
+    assert not ConsentRecord.objects.exists()
+    assert not Subscription.objects.exists()
+    assert not Touchpoint.objects.exists()
+    assert effects_due() == 0  # applied once
+
+
+def test_confirming_applies_the_contact_consents_subscriptions_and_touchpoints() -> None:
+    movilidad = TopicFactory(slug="movilidad")
+    submission, _created = submit(
+        newsletter_form(), email="ana@correo.example", nombre="Ana", cp="28999",
+        temas=["movilidad"], boletin=True, utm_source="boletin",
+    )  # fmt: skip
+    effects_due()
+
+    optin_confirm(optin_token(submission))
+
+    contact = Contact.objects.get(email="ana@correo.example")
+    assert (contact.first_name, contact.postal_code, contact.source) == ("Ana", "28999", "form")
+    assert contact.email_verified_at is not None
+    assert contact.email_status == Contact.EmailStatus.ACTIVE
+    consent = ConsentRecord.objects.get(contact=contact)
+    assert (consent.purpose, consent.action, consent.text, consent.text_version) == (
+        "newsletter", "granted", "Quiero recibir el boletín.", "v1",
+    )  # fmt: skip
+    subscription = Subscription.objects.get(contact=contact)
+    assert (subscription.topic, subscription.status) == (movilidad, Subscription.Status.ACTIVE)
+    submit_touchpoint = Touchpoint.objects.get(contact=contact, kind="form_submit")
+    assert submit_touchpoint.properties["submission"] == submission.pk
+    assert submit_touchpoint.properties["utm_source"] == "boletin"
+    assert Touchpoint.objects.filter(contact=contact, kind="optin_confirmed").count() == 1
+    submission.refresh_from_db()
+    assert submission.contact == contact and submission.optin_confirmed_at is not None
 
 
 def test_the_consent_text_is_recorded_in_the_language_shown() -> None:
     form = newsletter_form()
-    submission_create(
+    submission, _created = submission_create(
         form=form,
         cleaned={"email": "en@correo.example", "boletin": True},
         files={},
@@ -108,46 +151,116 @@ def test_the_consent_text_is_recorded_in_the_language_shown() -> None:
         referrer="",
         visitor_key="",
     )
+    effects_due()
+    optin_confirm(optin_token(submission))
     assert ConsentRecord.objects.get().text == "I want the newsletter."
 
 
-def test_without_double_opt_in_subscriptions_start_active_and_no_optin_email() -> None:
+def test_without_double_optin_the_relay_applies_everything_and_sends_no_optin_email() -> None:
     TopicFactory(slug="cultura")
     form = newsletter_form(double_opt_in=False)
-    submission, _created = submit(form, email="ana@correo.example", temas=["cultura"])
-    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
-    assert not submission.side_effects.exists()
+    submission, _created = submit(form, email="ana@correo.example", temas=["cultura"],
+                                  boletin=True)  # fmt: skip
+    assert not Contact.objects.exists()  # not in the request
+
+    effects_due()
+
+    contact = Contact.objects.get(email="ana@correo.example")
+    assert Subscription.objects.get(contact=contact).status == Subscription.Status.ACTIVE
+    assert ConsentRecord.objects.get(contact=contact).purpose == "newsletter"
+    assert Touchpoint.objects.get(kind="form_submit").contact == contact
+    assert _outbox(submission) == {("apply", "done")}
+    assert mail.outbox == []
 
 
-def test_a_confirmed_subscription_never_goes_back_to_pending() -> None:
+def test_a_confirmed_subscription_never_goes_back() -> None:
     topic = TopicFactory(slug="cultura")
     contact = ContactFactory(email="ana@correo.example")
     Subscription.objects.create(contact=contact, topic=topic, status=Subscription.Status.ACTIVE)
-    submit(newsletter_form(), email="ana@correo.example", temas=["cultura"])
+    submission, _created = submit(newsletter_form(), email="ana@correo.example", temas=["cultura"])
+    effects_due()
+    assert Subscription.objects.get().status == Subscription.Status.ACTIVE
+    optin_confirm(optin_token(submission))
     assert Subscription.objects.get().status == Subscription.Status.ACTIVE
 
 
-def test_blanks_never_overwrite_what_we_knew() -> None:
-    ContactFactory(email="ana@correo.example", first_name="Ana", postal_code="28999")
-    submit(newsletter_form(), email="ana@correo.example", nombre="", cp="")
-    contact = Contact.objects.get(email="ana@correo.example")
-    assert (contact.first_name, contact.postal_code) == ("Ana", "28999")
+def test_an_unconfirmed_submission_never_changes_an_existing_contact() -> None:
+    from conversion.proposals import contact_proposals
+
+    contact = ContactFactory(email="ana@correo.example", first_name="Ana", postal_code="28001")
+    form = newsletter_form(double_opt_in=False)
+
+    submission, _created = submit(form, email="ana@correo.example", nombre="Mallory", cp="28999")
+    effects_due()
+
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.postal_code) == ("Ana", "28001")
+    submission.refresh_from_db()
+    assert submission.proposal == Submission.Proposal.PENDING
+    [proposal] = contact_proposals(contact=contact)
+    assert {(c.field, c.current, c.proposed) for c in proposal.changes} == {
+        ("first_name", "Ana", "Mallory"),
+        ("postal_code", "28001", "28999"),
+    }
+
+
+def test_a_confirmed_submission_updates_what_the_citizen_typed_and_keeps_the_rest() -> None:
+    ContactFactory(email="ana@correo.example", first_name="Ana", postal_code="28001",
+                   phone="+34600123456")  # fmt: skip
+    submission, _created = submit(
+        newsletter_form(), email="ana@correo.example", nombre="Ana María", cp="", boletin=True
+    )
+    effects_due()
+    assert Contact.objects.get().first_name == "Ana"  # not before the confirmation
+
+    optin_confirm(optin_token(submission))
+
+    contact = Contact.objects.get()
+    assert (contact.first_name, contact.postal_code, contact.phone) == (
+        "Ana María", "28001", "+34600123456",
+    )  # fmt: skip
+    submission.refresh_from_db()
+    assert submission.proposal == Submission.Proposal.NONE
 
 
 def test_a_submission_without_email_is_kept_without_contact() -> None:
     submission, created = submit(newsletter_form(), nombre="Anónima")
-    assert created and submission.contact is None
+    effects_due()
+    submission.refresh_from_db()
+    assert created and submission.contact is None and submission.applied_at is not None
     assert not Contact.objects.exists()
-    assert Touchpoint.objects.get().kind == "form_submit"
+    touchpoint = Touchpoint.objects.get()
+    assert (touchpoint.kind, touchpoint.contact) == ("form_submit", None)
 
 
-def test_an_erased_person_is_refused_and_nothing_is_stored() -> None:
+def test_an_erased_person_is_answered_like_anyone_and_nothing_personal_is_stored() -> None:
     Tombstone.objects.create(email_hash=email_hash("borrada@correo.example"))
-    with pytest.raises(DomainError):
-        submit(newsletter_form(), email="borrada@correo.example", boletin=True)
-    assert not Submission.objects.exists()
+    submit(newsletter_form(slug="a"), email="otra@correo.example", boletin=True)
+
+    erased, created = submit(newsletter_form(slug="b"), email="borrada@correo.example",
+                             nombre="Borrada", boletin=True)  # fmt: skip
+
+    assert created  # the same answer as for anyone else
+    erased.refresh_from_db()
+    assert erased.values == {} and erased.email_hash == "" and erased.visitor_key == ""
+    assert not SideEffect.objects.filter(submission=erased).exists()
+    effects_due()
+    assert [m.to for m in mail.outbox] == [["otra@correo.example"]]
     assert not Contact.objects.exists()
     assert not Touchpoint.objects.exists()
+
+
+def test_an_address_erased_after_the_request_is_redacted_by_the_relay() -> None:
+    submission, _created = submit(newsletter_form(), email="ana@correo.example", nombre="Ana",
+                                  boletin=True)  # fmt: skip
+    Tombstone.objects.create(email_hash=email_hash("ana@correo.example"))
+
+    effects_due()
+
+    submission.refresh_from_db()
+    assert submission.values == {} and submission.email_hash == ""
+    assert mail.outbox == []
+    assert not Contact.objects.exists()
 
 
 def test_the_same_submission_twice_within_the_window_counts_once() -> None:
@@ -157,8 +270,9 @@ def test_the_same_submission_twice_within_the_window_counts_once() -> None:
     assert created and not created_again
     assert again == first
     assert Submission.objects.count() == 1
-    assert ConsentRecord.objects.count() == 1
-    assert Touchpoint.objects.filter(kind="form_submit").count() == 1
+    assert SideEffect.objects.count() == 1
+    effects_due()
+    assert len(mail.outbox) == 1
     other, created_other = submit(form, email="ana@correo.example", nombre="Anita")
     assert created_other and other != first
 
@@ -168,9 +282,7 @@ def test_the_same_submission_after_the_window_counts_again(settings: Any) -> Non
     first, _created = submit(form, email="ana@correo.example")
     Submission.objects.filter(pk=first.pk).update(
         created_at=timezone.now()
-        - dt.timedelta(seconds=settings.CONVERSION_IDEMPOTENCY_WINDOW_SECONDS * 3)
-        if hasattr(settings, "CONVERSION_IDEMPOTENCY_WINDOW_SECONDS")
-        else timezone.now() - dt.timedelta(hours=1),
+        - dt.timedelta(seconds=settings.CONVERSION_IDEMPOTENCY_WINDOW_SECONDS * 3),
         idempotency_key="old",
     )
     second, created = submit(form, email="ana@correo.example")
@@ -190,8 +302,7 @@ def test_a_concurrent_twin_insert_returns_the_first_and_writes_nothing(
 
     assert not created and again == twin
     assert Submission.objects.count() == 1
-    assert ConsentRecord.objects.count() == 1
-    assert Touchpoint.objects.filter(kind="form_submit").count() == 1
+    assert SideEffect.objects.count() == 1
 
 
 def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_the_outbox(
@@ -206,9 +317,25 @@ def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_t
     assert set(submission.side_effects.values_list("status", flat=True)) == {"pending"}
     assert mail.outbox == []
 
-    assert effects_due() == 2  # the relay, once beat's tick reaches a worker
+    # The relay, once beat's tick reaches a worker: applied, staff told, opt-in e-mail sent.
+    assert effects_due() == 3
 
     assert len(mail.outbox) == 2
+
+
+def test_optin_emails_to_one_address_are_limited_per_day_whoever_sends_them(
+    settings: Any,
+) -> None:
+    settings.CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY = 2
+    form = newsletter_form()
+    for name in ("Uno", "Dos", "Tres"):  # three strangers, three different submissions
+        submit(form, email="victima@correo.example", nombre=name, boletin=True)
+        effects_due()
+
+    assert len(mail.outbox) == 2
+    withheld = SideEffect.objects.get(status=SideEffect.Status.CANCELLED)
+    assert withheld.kind == "optin_email" and "limit" in withheld.last_error
+    assert effects_due() == 0  # never retried
 
 
 # --- Double opt-in ------------------------------------------------------------------------------
@@ -219,6 +346,7 @@ def pending_submission() -> Submission:
     submission, _created = submit(
         newsletter_form(), email="ana@correo.example", temas=["movilidad"], boletin=True
     )
+    effects_due()
     return submission
 
 
@@ -243,12 +371,13 @@ def test_confirming_twice_is_harmless() -> None:
     assert optin_confirm(token) == submission
     assert Submission.objects.get().optin_confirmed_at == first_at
     assert Touchpoint.objects.filter(kind="optin_confirmed").count() == 1
+    assert ConsentRecord.objects.count() == 1
 
 
 def test_reading_an_optin_link_changes_nothing() -> None:
     submission = pending_submission()
     assert optin_read(optin_token(submission)) == submission
-    assert Subscription.objects.get().status == Subscription.Status.PENDING
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
     assert Submission.objects.get().optin_confirmed_at is None
 
 
@@ -257,7 +386,7 @@ def test_a_tampered_optin_link_is_refused_and_changes_nothing(token: str) -> Non
     pending_submission()
     with pytest.raises(OptinLinkInvalid):
         optin_confirm(token)
-    assert Subscription.objects.get().status == Subscription.Status.PENDING
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
 
 
 def test_a_link_for_another_submission_key_is_refused() -> None:
@@ -275,7 +404,15 @@ def test_an_expired_optin_link_is_refused_and_changes_nothing(settings: Any) -> 
     settings.CONVERSION_OPTIN_MAX_AGE_DAYS = -1  # every link is older than that
     with pytest.raises(OptinLinkExpired):
         optin_confirm(token)
-    assert Subscription.objects.get().status == Subscription.Status.PENDING
+    assert not Subscription.objects.exists() and not Contact.objects.exists()
+
+
+def test_an_optin_link_of_an_erased_address_is_refused() -> None:
+    submission = pending_submission()
+    Tombstone.objects.create(email_hash=email_hash("ana@correo.example"))
+    with pytest.raises(OptinLinkInvalid):
+        optin_confirm(optin_token(submission))
+    assert not Contact.objects.exists()
 
 
 # --- Recognised contacts ----------------------------------------------------------------------
@@ -298,3 +435,4 @@ def test_side_effect_rows_are_unique_per_kind() -> None:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         SideEffect.objects.create(submission=submission, kind=SideEffect.Kind.OPTIN_EMAIL)
+    assert SideEffect.objects.filter(submission=submission).count() == 2

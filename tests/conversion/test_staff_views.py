@@ -67,7 +67,12 @@ def test_bad_filters_answer_400_with_the_error(marketer: Any) -> None:
 
 
 def test_opening_a_submission_shows_its_values_and_is_audited(analyst: Any) -> None:
+    from conversion.outbox import effects_due
+    from conversion.services import optin_confirm, optin_token
+
     submission = submit(newsletter_form(), "ana@example.com", nombre="Ana")
+    effects_due()
+    optin_confirm(optin_token(submission))
 
     response = logged_in(analyst).get(f"{LIST}{submission.pk}/")
 
