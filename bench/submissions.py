@@ -402,7 +402,7 @@ def submissions_count(prefix: str) -> dict[str, Any]:
     from conversion.models import Submission
 
     stored = Submission.objects.filter(
-        form__slug=FORM_SLUG, contact__email__startswith=prefix
+        form__slug=FORM_SLUG, values__email__startswith=prefix
     ).count()
     return {"stored": stored}
 
