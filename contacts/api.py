@@ -34,14 +34,17 @@ from contacts.serializers import (
 from contacts.services import TouchpointIn, contact_update, contact_upsert, touchpoints_record_bulk
 from inbound.audit import audit_record
 
+EXPORT_PERMISSION = "contacts.export_contact"
 ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "add", "PUT": "change",
            "PATCH": "change", "DELETE": "delete"}
 
 
 class ModelPermission(BasePermission):
-    """Staff holding the model permission for the method: view to read, add/change to write.
+    """Staff holding the model permission for the method: view to read, add/change to write,
+    plus the view's `extra_permissions` for an action.
 
-    The roles grant these (inbound.roles): Analysts read contacts and segments, never write.
+    The roles grant these (inbound.roles): Analysts read contacts and segments, never write,
+    and never list contacts in bulk (that is an export: the export permission).
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -66,10 +69,15 @@ class ContactViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Citizens' contact records. Creating an existing email updates it (200, not 201)."""
+    """Citizens' contact records. Creating an existing email updates it (200, not 201).
+
+    Listing them takes personal data away in bulk, so it needs the export permission;
+    reading one contact needs only the view permission.
+    """
 
     permission_classes = [ModelPermission]
     permission_model = Contact
+    extra_permissions = {"list": [EXPORT_PERMISSION]}
     serializer_class = ContactSerializer
 
     def get_queryset(self) -> QuerySet[Contact]:
@@ -150,11 +158,12 @@ class TopicViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
-    """Segments; their members and counts are computed now, in one query each."""
+    """Segments; their members and counts are computed now, in one query each. Anyone who
+    reads segments gets the count; the members are personal data in bulk (export)."""
 
     permission_classes = [ModelPermission]
     permission_model = Segment
-    extra_permissions = {"members": ["contacts.view_contact"]}
+    extra_permissions = {"members": ["contacts.view_contact", EXPORT_PERMISSION]}
     serializer_class = SegmentSerializer
     queryset = Segment.objects.order_by("name")
 

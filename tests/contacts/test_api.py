@@ -62,17 +62,24 @@ def test_anonymous_callers_are_refused(ana: Contact) -> None:
                       format="json").status_code in {401, 403}
 
 
-def test_analyst_reads_contacts_and_the_read_is_audited(analyst: Any, ana: Contact) -> None:
-    response = api(analyst).get("/api/v1/contacts/")
+def test_marketer_lists_contacts_and_the_read_is_audited(marketer: Any, ana: Contact) -> None:
+    response = api(marketer).get("/api/v1/contacts/")
     assert response.status_code == 200
     assert [row["email"] for row in response.json()["results"]] == ["ana@correo.example"]
     entry = AuditEntry.objects.get(action="contacts_listed")
-    assert entry.actor == analyst
+    assert entry.actor == marketer
     assert entry.detail["contact_ids"] == [ana.pk]
 
+
+def test_analyst_reads_one_contact_but_cannot_list_them(analyst: Any, ana: Contact) -> None:
     response = api(analyst).get(f"/api/v1/contacts/{ana.pk}/")
     assert response.json()["district"] == "Centro"
     assert AuditEntry.objects.filter(action="contact_viewed", object_id=str(ana.pk)).exists()
+    # A list is personal data in bulk: an export, which Analysts never make.
+    response = api(analyst).get("/api/v1/contacts/")
+    assert response.status_code == 403
+    assert "ana@correo.example" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="contacts_listed").exists()
 
 
 def test_analyst_cannot_write_contacts(analyst: Any, ana: Contact) -> None:
@@ -165,8 +172,8 @@ def test_segments_list_retrieve_and_count(analyst: Any, centro: Segment) -> None
     assert client.get(f"/api/v1/segments/{centro.pk}/count/").json() == {"count": 2}
 
 
-def test_segment_members_are_paginated_and_audited(analyst: Any, centro: Segment) -> None:
-    response = api(analyst).get(f"/api/v1/segments/{centro.pk}/members/")
+def test_segment_members_are_paginated_and_audited(marketer: Any, centro: Segment) -> None:
+    response = api(marketer).get(f"/api/v1/segments/{centro.pk}/members/")
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
@@ -180,6 +187,17 @@ def test_static_list_members(marketer: Any, ana: Contact) -> None:
     static_members_add(segment=listed, contacts=[ana])
     body = api(marketer).get(f"/api/v1/segments/{listed.pk}/members/").json()
     assert [row["email"] for row in body["results"]] == ["ana@correo.example"]
+
+
+def test_analyst_counts_a_segment_but_cannot_list_its_members(
+    analyst: Any, centro: Segment
+) -> None:
+    client = api(analyst)
+    assert client.get(f"/api/v1/segments/{centro.pk}/count/").json() == {"count": 2}
+    response = client.get(f"/api/v1/segments/{centro.pk}/members/")
+    assert response.status_code == 403
+    assert "Ana" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="segment_members_viewed").exists()
 
 
 def test_editor_cannot_see_segments(editor: Any, centro: Segment) -> None:

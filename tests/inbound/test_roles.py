@@ -1,4 +1,5 @@
-"""The four staff roles, what each may open in the admin, and the permission API."""
+"""The four staff roles, their permissions and the permission API (who may open which URL:
+tests/inbound/test_url_matrix.py)."""
 
 from __future__ import annotations
 
@@ -50,53 +51,7 @@ def test_superuser_holds_every_role() -> None:
     assert user_roles(root) == set(Role)
 
 
-# Every staff URL against every role: (url name, args) -> roles that may open it.
-STAFF_URLS: list[tuple[str, tuple[Any, ...], set[Role]]] = [
-    ("admin:index", (), set(Role)),
-    ("admin:inbound_legalpage_changelist", (), {Role.EDITOR, Role.ADMINISTRATOR}),
-    ("admin:inbound_accessibilitystatement_changelist", (), {Role.EDITOR, Role.ADMINISTRATOR}),
-    ("admin:inbound_auditentry_changelist", (), {Role.ADMINISTRATOR}),
-    ("admin:auth_user_changelist", (), {Role.ADMINISTRATOR}),
-    ("admin:auth_group_changelist", (), {Role.ADMINISTRATOR}),
-    ("admin:axes_accessattempt_changelist", (), {Role.ADMINISTRATOR}),
-    ("admin:contacts_contact_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
-    ("admin:contacts_contact_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
-    ("admin:contacts_topic_changelist", (), set(Role)),
-    ("admin:contacts_topic_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
-    ("admin:contacts_segment_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
-    ("admin:contacts_persona_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
-    (
-        "admin:contacts_contactproperty_changelist",
-        (),
-        {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR},
-    ),
-    ("admin:campaigns_email_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
-    ("admin:campaigns_email_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
-    ("admin:campaigns_campaign_changelist", (), {Role.MARKETER, Role.ANALYST, Role.ADMINISTRATOR}),
-    ("admin:campaigns_campaign_add", (), {Role.MARKETER, Role.ADMINISTRATOR}),
-]
-
-
-@pytest.mark.parametrize(("name", "args", "allowed"), STAFF_URLS, ids=[u[0] for u in STAFF_URLS])
-@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
-def test_staff_url_is_open_exactly_to_its_roles(
-    client: Client,
-    personas: dict[Role, Any],
-    role: Role,
-    name: str,
-    args: tuple[Any, ...],
-    allowed: set[Role],
-) -> None:
-    client.force_login(personas[role])
-    response = client.get(reverse(name, args=args))
-    assert response.status_code == (200 if role in allowed else 403)
-
-
-def test_anonymous_visitor_is_sent_to_the_login_page(client: Client) -> None:
-    for name, args, _allowed in STAFF_URLS:
-        response = client.get(reverse(name, args=args))
-        assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+# Every staff URL against every role and anonymous visitors: tests/inbound/test_url_matrix.py.
 
 
 def test_audit_log_cannot_be_changed_even_by_an_administrator(
