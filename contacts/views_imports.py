@@ -25,12 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contacts.exports import ContactTable, cell_escape, csv_lines, segment_contacts, xlsx_file
+from contacts.exports import ContactTable, csv_lines, segment_contacts, xlsx_file
 from contacts.forms_imports import ImportMappingForm, ImportUploadForm
 from contacts.imports import ImportFileError, file_header, mapping_guess
 from contacts.models import Contact, ImportJob, Segment
 from contacts.tasks_imports import import_run
 from inbound.audit import audit_record
+from inbound.lib.spreadsheets import cell_escape
 
 IMPORT_PERMISSION = "contacts.add_contact"
 EXPORT_PERMISSION = "contacts.export_contact"
