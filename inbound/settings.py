@@ -179,6 +179,12 @@ PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, min
 DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 
+# Contact imports (contacts.import_files): an XLSX is a zip, refused at upload, before anything
+# is inflated, if it would take more than this once uncompressed (a 20 MB upload of a real
+# million-row sheet stays under 500 MB) or if a part expands more than real sheets do (10-20x).
+IMPORT_MAX_UNCOMPRESSED_MB = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 500, minimum=1)
+IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100, minimum=2)
+
 # What `manage.py seed_demo` loads after the institution itself, app by app.
 DEMO_SEEDERS = [
     "contacts.demo.contacts_demo_seed",
@@ -427,6 +433,13 @@ CELERY_BEAT_SCHEDULE = {
     "contacts-lifecycle-refresh": {
         "task": "contacts.tasks_personas.lifecycle_refresh",
         "schedule": crontab(minute=25, hour=2),
+    },
+    "contacts-imports-headers-sweep": {
+        # Column names of uploads whose task a lost broker message never ran
+        # (contacts.tasks_imports).
+        "task": "contacts.tasks_imports.imports_headers_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     "contacts-imports-abandoned-purge": {
         "task": "contacts.tasks_imports.imports_abandoned_purge",

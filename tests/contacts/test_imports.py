@@ -18,7 +18,13 @@ from django.urls import NoReverseMatch, include, path, reverse
 from django.utils import translation
 from openpyxl import Workbook
 
-from contacts.imports import ImportFileError, import_job_run, import_rows, mapping_guess
+from contacts.imports import (
+    ImportFileError,
+    import_header_read,
+    import_job_run,
+    import_rows,
+    mapping_guess,
+)
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -97,6 +103,8 @@ def job_for(
         created_by=user,
     )
     job.file.save(name, ContentFile(content))
+    if mapping == {}:  # at the mapping step: its header was read, as upload and worker do
+        job = import_header_read(job=job)
     return job
 
 
