@@ -58,6 +58,7 @@ def imports_abandoned_purge() -> int:
     for job in stale:
         job.file.delete(save=False)
         job.status = ImportJob.Status.FAILED
-        job.save(update_fields=["file", "status"])
+        job.header = []  # the first row of a file without column names is a person's data
+        job.save(update_fields=["file", "status", "header"])
         purged += 1
     return purged
