@@ -39,8 +39,10 @@ RUN pip install . \
  && python manage.py translations_compile
 
 # Static files are collected into the image (WhiteNoise serves them with hashed names). DEBUG=0
-# needs SECRET_KEY and ALLOWED_HOSTS: throwaway values that exist only for this RUN line.
+# needs SECRET_KEY, PERSONAL_DATA_KEY and ALLOWED_HOSTS: throwaway values that exist only for
+# this RUN line.
 RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only-never-used-at-runtime \
+    PERSONAL_DATA_KEY=collectstatic-at-build-time-only-never-used-at-runtime \
     ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput
 

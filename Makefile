@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Every target here is a development command: DEBUG defaults to off (production's safe default),
+# so turn it on for them. With DEBUG on, settings create the development keys under var/ once and
+# every process (web, worker, beat, tests) reads the same ones.
+export DEBUG := 1
 
 .PHONY: install run test lint bench messages clean
 

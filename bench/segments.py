@@ -218,8 +218,11 @@ def create_database(database_url: str) -> BenchDatabase:
 
 
 def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inbound.settings")
+    from bench.server import production_environ
+
+    # This bench runs Django in its own process: with the settings production runs with, as
+    # the other benches' servers and workers do.
+    os.environ.update(production_environ(url))
     import django
     from django.conf import settings
 

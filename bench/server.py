@@ -30,10 +30,11 @@ def production_environ(database_url: str) -> dict[str, str]:
     bench speaks plain HTTP to the app, as the TLS-terminating proxy does in production.
     """
     env = dict(os.environ)
-    alphabet = string.ascii_letters + string.digits
     env.update(
+        DJANGO_SETTINGS_MODULE="inbound.settings",
         DEBUG="0",
-        SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(64)),
+        SECRET_KEY=_random_key(),
+        PERSONAL_DATA_KEY=_random_key(),
         ALLOWED_HOSTS=HOST,
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
@@ -44,6 +45,11 @@ def production_environ(database_url: str) -> dict[str, str]:
     else:
         env.pop("DATABASE_URL", None)
     return env
+
+
+def _random_key() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(64))
 
 
 # One Python process for the three commands: each Django start-up costs about a second.

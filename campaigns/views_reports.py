@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET
 
 from campaigns.models import Campaign
 from campaigns.reports import MIN_GROUP, Breakdown, Report, campaign_report, report_csv_rows
-from contacts.exports import cell_escape
 from inbound.lib.charts import BarChart, bar_chart
+from inbound.lib.spreadsheets import cell_escape
 
 VIEW = "campaigns.view_campaign"
 

@@ -11,11 +11,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ContactProperty, Segment
+from inbound.lib.spreadsheets import cell_escape
 
 CHUNK_SIZE = 2000
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV
-# injection, OWASP): prefixing a quote makes it plain text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIELDS = (
     "email",
     "first_name",
@@ -28,18 +26,6 @@ FIELDS = (
     "lifecycle",
     "email_status",
 )
-
-
-def cell_escape(value: Any) -> Any:
-    """The value, with text that a spreadsheet would run as a formula made inert."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def segment_contacts(*, segment: Segment) -> QuerySet[Contact]:

@@ -8,14 +8,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.imports import (
-    IGNORE,
+from contacts.import_files import (
     MAX_FILE_BYTES,
     ImportFileError,
     file_header,
-    mapping_check,
-    mapping_choices,
+    file_is_xlsx,
+    xlsx_check,
 )
+from contacts.imports import IGNORE, mapping_check, mapping_choices
 from contacts.models import ConsentRecord, Topic
 
 
@@ -32,8 +32,14 @@ class ImportUploadForm(forms.Form):
             raise ValidationError(_("The file is larger than 20 MB."))
         if not upload.name.lower().endswith((".csv", ".txt", ".xlsx")):
             raise ValidationError(_("Upload a CSV or XLSX file."))
+        # Only what is cheap and bounded happens in the request: the zip directory of an XLSX
+        # (its size once uncompressed), or the first row of a CSV. The worker opens an XLSX.
+        self.header: list[str] = []
         try:
-            self.header = file_header(upload, upload.name)
+            if file_is_xlsx(upload, upload.name):
+                xlsx_check(upload)
+            else:
+                self.header = file_header(upload, upload.name)
         except ImportFileError as error:
             raise ValidationError(str(error.message)) from None
         upload.seek(0)

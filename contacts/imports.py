@@ -1,23 +1,21 @@
-"""Importing contacts from a CSV or XLSX file: reading, column mapping and the batched upsert.
+"""Importing contacts from a CSV or XLSX file: column mapping and the batched upsert.
 
-A file is read twice, both times streaming: once to check it is well formed and count its
-rows (a malformed file imports nothing), once to import. Rows are validated one by one with
-`contacts.validation` and written in batches of BATCH_SIZE, each batch in one transaction with
-a handful of queries, so a million-row file runs at thousands of rows per second. A bad row is
-skipped and reported with its row number; it never stops the rows around it.
+Files are read by `contacts.import_files`. An XLSX's column names are read in the worker
+(`import_header_read`) before the mapping step. The import reads the file twice, both times
+streaming: once to check it is well formed and count its rows (a malformed file imports
+nothing), once to import. Rows are validated one by one with `contacts.validation` and written
+in batches of BATCH_SIZE, each batch in one transaction with a handful of queries, so a
+million-row file runs at thousands of rows per second. A bad row is skipped and reported with
+its row number; it never stops the rows around it.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
 import datetime as dt
-import io
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,9 +23,15 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from contacts.import_files import (
+    ImportFileError,
+    cell_text,
+    file_check,
+    file_header,
+    file_records,
+)
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -40,14 +44,9 @@ from contacts.models import (
 )
 from contacts.validation import EDITABLE_FIELDS, contact_fields_clean, email_hash, email_normalise
 from inbound.audit import audit_record
-from inbound.lib.errors import DomainError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 1_000_000
-MAX_COLUMNS = 200
-MAX_CELL_CHARS = 10_000
 BATCH_SIZE = 1000
-SNIFF_BYTES = 256 * 1024
+HEADER_WAIT = dt.timedelta(seconds=30)  # then the sweep reads the header the task did not
 MAX_REPORTED_ERRORS = 10_000  # the report stays a readable size even for a hopeless file
 
 IGNORE = "ignore"
@@ -108,10 +107,6 @@ HEADER_GUESSES: dict[str, tuple[str, ...]] = {
 }
 
 
-class ImportFileError(DomainError):
-    """The file cannot be imported at all; nothing of it is written."""
-
-
 @dataclass
 class ImportResult:
     processed: int = 0
@@ -131,7 +126,7 @@ class _Row:
     topic_ids: set[int]
 
 
-# --- Reading files ---------------------------------------------------------------------------
+# --- Reading files: contacts.import_files ---------------------------------------------------
 
 
 def _fold(text: str) -> str:
@@ -139,145 +134,6 @@ def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", str(text))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _check_row(cells: list[str], number: int) -> list[str]:
-    while cells and not cells[-1]:
-        cells.pop()
-    if len(cells) > MAX_COLUMNS:
-        raise ImportFileError(
-            _("Row %(row)s has more than %(max)s columns.") % {"row": number, "max": MAX_COLUMNS}
-        )
-    for cell in cells:
-        if len(cell) > MAX_CELL_CHARS:
-            raise ImportFileError(
-                _("Row %(row)s has a cell longer than %(max)s characters.")
-                % {"row": number, "max": number_format(MAX_CELL_CHARS, force_grouping=True)}
-            )
-    return cells
-
-
-def _is_xlsx(stream: IO[bytes], name: str) -> bool:
-    stream.seek(0)
-    head = stream.read(4)
-    stream.seek(0)
-    return head == b"PK\x03\x04" or name.lower().endswith(".xlsx")
-
-
-def _csv_encoding(sample: bytes) -> str:
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        # Not final: the sample may end in the middle of a multi-byte character.
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"  # what Excel on Windows writes as "CSV"
-    return "utf-8"
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[list[str]]:
-    stream.seek(0)
-    sample = stream.read(SNIFF_BYTES)
-    if b"\x00" in sample:
-        raise ImportFileError(_("The file is neither a CSV nor an XLSX spreadsheet."))
-    encoding = _csv_encoding(sample)
-    first_line = sample.decode(encoding, errors="replace").splitlines()[0] if sample else ""
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    if first_line.count("\t") > max(first_line.count(";"), first_line.count(",")):
-        delimiter = "\t"
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        yield from reader
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            _("The file mixes text encodings; save it again as CSV UTF-8.")
-        ) from None
-    except csv.Error as error:
-        raise ImportFileError(
-            _("The CSV file is malformed near line %(line)s.") % {"line": reader.line_num}
-        ) from error
-    finally:
-        # Leave the caller's file open (it may be read again); it may be closed already.
-        with contextlib.suppress(ValueError):
-            text.detach()
-
-
-def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-
-    stream.seek(0)
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError):
-        raise ImportFileError(_("The file is neither a CSV nor an XLSX spreadsheet.")) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(v) for v in values]
-    finally:
-        workbook.close()
-
-
-def file_rows(stream: IO[bytes], name: str = "") -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) for every non-blank row, the header included, checked for limits."""
-    rows = _xlsx_rows(stream) if _is_xlsx(stream, name) else _csv_rows(stream)
-    for number, raw in enumerate(rows, start=1):
-        if number > MAX_ROWS + 1:
-            raise ImportFileError(
-                _("The file has more than %(max)s rows.")
-                % {"max": number_format(MAX_ROWS, force_grouping=True)}
-            )
-        cells = _check_row([str(c).strip() for c in raw], number)
-        if any(cells):
-            yield number, cells
-
-
-def file_header(stream: IO[bytes], name: str = "") -> list[str]:
-    """The column names of the file (its first non-blank row)."""
-    for _number, cells in file_rows(stream, name):
-        return cells
-    raise ImportFileError(_("The file is empty."))
-
-
-def file_check(stream: IO[bytes], name: str = "") -> int:
-    """Read the whole file once; the number of data rows, or ImportFileError."""
-    stream.seek(0, io.SEEK_END)
-    if stream.tell() > MAX_FILE_BYTES:
-        raise ImportFileError(
-            _("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}
-        )
-    count = -1
-    for _row in file_rows(stream, name):
-        count += 1
-    if count < 0:
-        raise ImportFileError(_("The file is empty."))
-    return count
-
-
-def file_records(stream: IO[bytes], name: str = "") -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, {column index: value}) for each data row, in file order."""
-    rows = file_rows(stream, name)
-    next(rows, None)  # the header
-    for number, cells in rows:
-        yield number, {str(i): value for i, value in enumerate(cells)}
 
 
 # --- Mapping ---------------------------------------------------------------------------------
@@ -470,7 +326,7 @@ class _Importer:
         errors: dict[str, list[str]] = {}
         raw_email = ""
         for column, target in self.mapping.items():
-            value = _cell_text(record.get(column))
+            value = cell_text(record.get(column))
             if target == "email":
                 raw_email = value
             elif target == TAGS:
@@ -760,6 +616,60 @@ def import_rows(
     return importer.result
 
 
+def import_header_read(*, job: ImportJob) -> ImportJob:
+    """Read the column names of an uploaded XLSX for the mapping step, in the worker.
+
+    A file that cannot be read fails the job with the reason, and is deleted: it holds personal
+    data and will never be imported. Safe to run twice.
+    """
+    job = ImportJob.objects.get(pk=job.pk)
+    if job.status != ImportJob.Status.PENDING or job.header or not job.file:
+        return job
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            with job.file.open("rb") as stream:
+                header = file_header(stream, job.original_name or job.file.name or "")
+        except (ImportFileError, OSError) as error:
+            message = (
+                str(error.message)
+                if isinstance(error, ImportFileError)
+                else _("The uploaded file could not be read; upload it again.")
+            )
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.Status.FAILED,
+                finished_at=timezone.now(),
+                errors=[{"row": None, "email": "", "errors": {"file": [message]}}],
+                error_count=1,
+            )
+            job.refresh_from_db()
+            if job.file.name and job.file.storage.exists(job.file.name):
+                job.file.storage.delete(job.file.name)
+            return job
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PENDING).update(header=header)
+    job.refresh_from_db()
+    return job
+
+
+def import_headers_sweep(*, limit: int = 20) -> int:
+    """Read the column names of uploads that waited more than HEADER_WAIT for them: the task
+    the upload enqueued was lost (a broker outage). Uploads older than a day are purged."""
+    now = timezone.now()
+    waiting = (
+        ImportJob.objects.filter(
+            status=ImportJob.Status.PENDING,
+            header=[],
+            created_at__lt=now - HEADER_WAIT,
+            created_at__gt=now - dt.timedelta(days=1),
+        )
+        .exclude(file="")
+        .order_by("created_at")
+    )
+    jobs = list(waiting[:limit])
+    for job in jobs:
+        import_header_read(job=job)
+    return len(jobs)
+
+
 def import_job_run(*, job: ImportJob) -> ImportJob:
     """Import the job's file; the job ends done or failed, with its report and counts.
 
@@ -799,8 +709,10 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.DONE, finished_at=timezone.now()
             )
+    # The file holds personal data: once imported (or refused) the report is all we keep. The
+    # header too: a file without one has a person's data in its first row.
+    ImportJob.objects.filter(pk=job.pk).update(header=[])
     job.refresh_from_db()
-    # The file holds personal data: once imported (or refused) the report is all we keep.
     if job.file.name and job.file.storage.exists(job.file.name):
         job.file.storage.delete(job.file.name)
     audit_record(

@@ -561,6 +561,9 @@ class ImportJob(models.Model):
     # once imported; abandoned uploads are purged daily.
     file = models.FileField(_("file"), upload_to="imports/", storage=private_storage)
     original_name = models.CharField(max_length=255, blank=True)
+    # The column names (the file's first row), read at upload (CSV) or by the worker (XLSX);
+    # emptied when the import ends, since a file without a header has a person's data there.
+    header = models.JSONField(_("columns of the file"), default=list, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict)
     legal_basis = models.CharField(
         _("legal basis"), max_length=24, choices=ConsentRecord.LegalBasis.choices

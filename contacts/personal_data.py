@@ -190,6 +190,10 @@ exempt_field(
 )
 exempt_field("contacts.ImportJob.original_name", why="the name staff gave the uploaded file")
 exempt_field("contacts.ImportJob.mapping", why="which column feeds which field")
+exempt_field(
+    "contacts.ImportJob.header",
+    why="the file's first row, emptied when the import ends or the upload is purged",
+)
 exempt_field("contacts.Persona.picture", why="an illustration of a fictional persona")
 exempt_field("contacts.Persona.rules", why="segment rules")
 exempt_field("contacts.Segment.rules", why="segment rules")

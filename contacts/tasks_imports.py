@@ -1,4 +1,4 @@
-"""Celery task of the contact import: ids in, the service does the work."""
+"""Celery tasks of the contact import: ids in, the services do the work."""
 
 from __future__ import annotations
 
@@ -8,8 +8,27 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from contacts import imports
 from contacts.imports import import_job_run
 from contacts.models import ImportJob
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def import_header_read(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Read the column names of an uploaded XLSX: the request never opens one."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    try:
+        imports.import_header_read(job=job)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error) from error
+
+
+@shared_task
+def imports_headers_sweep() -> int:
+    """Read the headers a lost broker message left unread (the upload's task never ran)."""
+    return imports.import_headers_sweep()
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
@@ -39,6 +58,7 @@ def imports_abandoned_purge() -> int:
     for job in stale:
         job.file.delete(save=False)
         job.status = ImportJob.Status.FAILED
-        job.save(update_fields=["file", "status"])
+        job.header = []  # the first row of a file without column names is a person's data
+        job.save(update_fields=["file", "status", "header"])
         purged += 1
     return purged

@@ -42,8 +42,13 @@ def email_normalise(raw: str) -> str:
 
 
 def email_hash(email: str) -> str:
-    """A keyed hash of a normalised email (tombstones: recognise without keeping it)."""
-    key = hashlib.sha256(b"contacts.email_hash:" + settings.SECRET_KEY.encode()).digest()
+    """A keyed hash of a normalised email (tombstones: recognise without keeping it; links).
+
+    Keyed on PERSONAL_DATA_KEY, never SECRET_KEY: tombstones store this hash, so its key must
+    outlive any rotation of SECRET_KEY. The derivation is the one SECRET_KEY had, so an
+    installation that sets PERSONAL_DATA_KEY to its SECRET_KEY of before keeps its tombstones.
+    """
+    key = hashlib.sha256(b"contacts.email_hash:" + settings.PERSONAL_DATA_KEY.encode()).digest()
     return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 

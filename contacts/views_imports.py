@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,13 +25,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_htmx.http import HttpResponseClientRefresh
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from contacts.exports import ContactTable, cell_escape, csv_lines, segment_contacts, xlsx_file
+from contacts.exports import ContactTable, csv_lines, segment_contacts, xlsx_file
 from contacts.forms_imports import ImportMappingForm, ImportUploadForm
-from contacts.imports import ImportFileError, file_header, mapping_guess
+from contacts.imports import mapping_guess
 from contacts.models import Contact, ImportJob, Segment
-from contacts.tasks_imports import import_run
+from contacts.tasks_imports import import_header_read, import_run
 from inbound.audit import audit_record
+from inbound.lib.spreadsheets import cell_escape
+
+logger = logging.getLogger(__name__)
 
 IMPORT_PERMISSION = "contacts.add_contact"
 EXPORT_PERMISSION = "contacts.export_contact"
@@ -72,9 +78,17 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         job = ImportJob.objects.create(
             file=upload,
             original_name=upload.name[:255],
+            header=form.header,
             mapping={},
             created_by=request.user,  # type: ignore[misc]  # authenticated: see the decorator
         )
+        if not job.header:
+            try:
+                import_header_read.delay_on_commit(job.pk)
+            except BrokerUnavailable:
+                # The upload is kept: the periodic sweep reads its header once the broker is
+                # back (imports_headers_sweep).
+                logger.warning("import %s: broker unavailable, header left to the sweep", job.pk)
         return redirect("contacts_imports:import-mapping", pk=job.pk)
     return _page(request, "import_upload.html", _("Import contacts"), form=form)
 
@@ -82,13 +96,22 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @_staff_permission_required(IMPORT_PERMISSION)
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
+    polled = request.headers.get("HX-Request") == "true"  # htmx, from the page below
     if job.status != ImportJob.Status.PENDING or job.mapping:
+        # Done, or failed when the worker could not read the file: the detail page says which.
+        if polled:
+            return HttpResponseClientRefresh()
         return redirect("contacts_imports:import-detail", pk=job.pk)
-    try:
-        with job.file.open("rb") as stream:
-            header = file_header(stream, job.original_name)
-    except (ImportFileError, OSError):
-        return redirect("contacts_imports:import-upload")
+    if not job.header:
+        # The worker is reading the file. Without JavaScript the page has a link to look again;
+        # with it, htmx asks every two seconds and reloads the page once the columns are known.
+        # Never a timed <meta refresh>, which WCAG 2.2.1 forbids.
+        if polled:
+            return HttpResponse(status=204)
+        return _page(request, "import_reading.html", _("Reading the file"), job=job)
+    if polled:
+        return HttpResponseClientRefresh()
+    header = job.header
     form = ImportMappingForm(
         request.POST or None, header=header, initial_mapping=mapping_guess(header)
     )

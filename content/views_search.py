@@ -25,7 +25,6 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from contacts.exports import cell_escape
 from contacts.rights import public_topics
 from content.search import (
     MAX_RESULTS,
@@ -44,6 +43,7 @@ from content.search import (
 from content.tasks import tracking_search_record
 from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
+from inbound.lib.spreadsheets import cell_escape
 from inbound.roles import role_required
 
 logger = logging.getLogger(__name__)

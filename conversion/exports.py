@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.exports import cell_escape
 from conversion.models import FormField, Submission
+from inbound.lib.spreadsheets import cell_escape
 
 CHUNK_SIZE = 2000
 

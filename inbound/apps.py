@@ -10,7 +10,7 @@ class InboundConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
-        from inbound import audit, roles
+        from inbound import audit, checks, roles  # noqa: F401  (checks register themselves)
 
         audit.connect_login_signals()
         # Apps added later bring new permissions; keep the roles' grants in step after migrate.

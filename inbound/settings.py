@@ -1,8 +1,9 @@
 """Inbound settings: one file, read top to bottom, every value from the environment.
 
-Development needs no variable at all (SQLite and a filesystem broker under var/). Production sets
-DEBUG=0 and must then also set SECRET_KEY and ALLOWED_HOSTS, or startup stops with a message
-naming what is missing. docs/operations.md lists every variable.
+DEBUG is off unless the environment says DEBUG=1, and with DEBUG off SECRET_KEY, PERSONAL_DATA_KEY
+and ALLOWED_HOSTS must be set, or startup stops with a message naming what is missing.
+Development (`make run`, the tests) sets DEBUG=1 and needs nothing else: SQLite and a filesystem
+broker under var/, and keys generated once into var/. docs/operations.md lists every variable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kombu import Queue
 
 from inbound.lib.broker import celery_broker
 from inbound.lib.env import (
+    development_key,
     env_bool,
     env_database,
     env_email,
@@ -31,23 +33,34 @@ from inbound.lib.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
 
-DEBUG = env_bool("DEBUG", default=True)
+DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Keys the fingerprints of personal data (e-mail hashes in tombstones and links). Apart from
+# SECRET_KEY so that rotating SECRET_KEY breaks no link and lets no erased person back in; it must
+# never change once set (docs/operations.md).
+PERSONAL_DATA_KEY = env_str("PERSONAL_DATA_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not DEBUG:
     missing = [
         name
-        for name, value in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS))
+        for name, value in (
+            ("SECRET_KEY", SECRET_KEY),
+            ("PERSONAL_DATA_KEY", PERSONAL_DATA_KEY),
+            ("ALLOWED_HOSTS", ALLOWED_HOSTS),
+        )
         if not value
     ]
     if missing:
         raise ImproperlyConfigured(
-            f"DEBUG is off, so {' and '.join(missing)} must be set in the environment "
-            "(see docs/operations.md)."
+            f"DEBUG is off, so {', '.join(missing)} must be set in the environment "
+            "(see docs/operations.md). On a development machine set DEBUG=1 instead."
         )
 else:
-    SECRET_KEY = SECRET_KEY or "django-insecure-development-only-never-use-in-production-0123456789"
+    # Development keys are random, made once per checkout under var/ and shared by every process
+    # of it; no key is written in the code.
+    SECRET_KEY = SECRET_KEY or development_key(VAR_DIR / "secret_key")
+    PERSONAL_DATA_KEY = PERSONAL_DATA_KEY or development_key(VAR_DIR / "personal_data_key")
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
 # Old keys keep signed links and sessions valid while a new SECRET_KEY rolls out.
@@ -165,6 +178,12 @@ PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
 PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, minimum=1)
 DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
+
+# Contact imports (contacts.import_files): an XLSX is a zip, refused at upload, before anything
+# is inflated, if it would take more than this once uncompressed (a 20 MB upload of a real
+# million-row sheet stays under 500 MB) or if a part expands more than real sheets do (10-20x).
+IMPORT_MAX_UNCOMPRESSED_MB = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 500, minimum=1)
+IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100, minimum=2)
 
 # What `manage.py seed_demo` loads after the institution itself, app by app.
 DEMO_SEEDERS = [
@@ -419,6 +438,13 @@ CELERY_BEAT_SCHEDULE = {
     "contacts-lifecycle-refresh": {
         "task": "contacts.tasks_personas.lifecycle_refresh",
         "schedule": crontab(minute=25, hour=2),
+    },
+    "contacts-imports-headers-sweep": {
+        # Column names of uploads whose task a lost broker message never ran
+        # (contacts.tasks_imports).
+        "task": "contacts.tasks_imports.imports_headers_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     "contacts-imports-abandoned-purge": {
         "task": "contacts.tasks_imports.imports_abandoned_purge",

@@ -6,6 +6,8 @@ Every failure names the variable, so a bad deployment says exactly what to fix.
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,3 +129,39 @@ def redis_other_db(url: str) -> str:
     path = parts.path.strip("/")
     db = int(path) if path.isdigit() else 0
     return parts._replace(path=f"/{(db + 1) % 16}").geturl()
+
+
+def development_key(path: Path) -> str:
+    """The development key kept in `path`, created with a random value on first use.
+
+    Only for DEBUG: no key is ever written in the code, and every process of one checkout
+    (web, worker, beat, tests) reads the same file, so they sign and hash alike. The file is
+    readable by its owner only. Processes starting together either create it or read the
+    complete key another one wrote: the key is written under a temporary name, then linked into
+    place, which fails if the file exists already.
+    """
+    try:
+        return _key_read(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    # mkstemp creates the file with mode 0600.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(key + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _key_read(path)
+    finally:
+        os.unlink(temporary)
+    return key
+
+
+def _key_read(path: Path) -> str:
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it and a new key is created.")
+    return key

@@ -73,12 +73,36 @@ def test_marketer_exports_a_segment_to_csv_with_every_column(
     assert list(ana.values())[10:] == ["'-menos, feria", "'@SUM(A1:A9)", "15"]
 
 
-def test_every_formula_start_is_escaped() -> None:
-    from contacts.exports import cell_escape
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formulas_behind_blanks_or_in_full_width_are_escaped_in_both_formats(
+    marketer: Any, fmt: str
+) -> None:
+    """Every case of inbound.lib.spreadsheets reaches the file (its own tests list them all)."""
+    ContactProperty.objects.create(key="nota", label="Nota", type="text")
+    contact = ContactFactory(
+        email="eva@correo.example",
+        first_name=' =HYPERLINK("http://x")',
+        last_name="＠SUM(A1:A9)",
+        district="\u3000＝1+1",
+        properties={"nota": "\r\n-2+3"},
+    )
+    segment = Segment.objects.create(name="Eva", kind=Segment.Kind.STATIC)
+    SegmentMember.objects.create(segment=segment, contact=contact)
 
-    for text in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
-        assert cell_escape(text) == "'" + text
-    assert cell_escape("Ana") == "Ana" and cell_escape(1980) == 1980
+    response = staff_client(marketer).get(export_url(segment, fmt))
+
+    if fmt == "csv":
+        header, row = csv_rows(response)
+    else:
+        content = io.BytesIO(b"".join(response.streaming_content))
+        header, row = load_workbook(content, read_only=True).worksheets[0].iter_rows(
+            values_only=True
+        )
+    eva = dict(zip(header, row, strict=True))
+    assert eva["nombre"] == "' =HYPERLINK(\"http://x\")"
+    assert eva["apellidos"] == "'＠SUM(A1:A9)"
+    assert eva["distrito"] == "'\u3000＝1+1"
+    assert eva["Nota"].startswith("'")  # XLSX turns \r\n into \n; CSV keeps it
 
 
 def test_dynamic_segment_exports_its_matching_contacts(marketer: Any) -> None:

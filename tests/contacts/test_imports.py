@@ -18,7 +18,13 @@ from django.urls import NoReverseMatch, include, path, reverse
 from django.utils import translation
 from openpyxl import Workbook
 
-from contacts.imports import ImportFileError, import_job_run, import_rows, mapping_guess
+from contacts.imports import (
+    ImportFileError,
+    import_header_read,
+    import_job_run,
+    import_rows,
+    mapping_guess,
+)
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -97,6 +103,8 @@ def job_for(
         created_by=user,
     )
     job.file.save(name, ContentFile(content))
+    if mapping == {}:  # at the mapping step: its header was read, as upload and worker do
+        job = import_header_read(job=job)
     return job
 
 
@@ -637,7 +645,9 @@ def test_uploads_are_stored_outside_media_and_abandoned_ones_are_purged(marketer
     from contacts.models import ImportJob
     from contacts.tasks_imports import imports_abandoned_purge
 
-    job = ImportJob.objects.create(legal_basis="consent", created_by=marketer)
+    job = ImportJob.objects.create(
+        legal_basis="consent", created_by=marketer, header=["ana@correo.example"]
+    )
     job.file.save("lista.csv", ContentFile(b"email\nana@correo.example\n"))
     stored = Path(job.file.path)
     assert stored.exists()
@@ -650,4 +660,5 @@ def test_uploads_are_stored_outside_media_and_abandoned_ones_are_purged(marketer
     assert Path(fresh.file.path).exists()
     job.refresh_from_db()
     assert job.status == "failed" and not job.file
+    assert job.header == []
     fresh.file.delete(save=False)

@@ -31,6 +31,7 @@ QUEUES = {"default", "email", "tracking"}
 # What an operator puts in .env: the variables docker-compose.yml requires.
 DEPLOY_ENV = {
     "SECRET_KEY": "k" * 20 + "Zq8-vT3_pL0xW9sN4bY7cR2mH6jF1dG5aE0uI",
+    "PERSONAL_DATA_KEY": "p" * 20 + "Hc4-Ua9_qT2mK7xZ0wV5bN8sR3yE6gJ1fD4oL",
     "ALLOWED_HOSTS": "participa.example.es",
     "SITE_URL": "https://participa.example.es",
     "POSTGRES_PASSWORD": "d3adb33fd3adb33f",
@@ -158,7 +159,15 @@ def test_app_environment_turns_debug_off() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "POSTGRES_PASSWORD", "EMAIL_URL"]
+    "name",
+    [
+        "SECRET_KEY",
+        "PERSONAL_DATA_KEY",
+        "ALLOWED_HOSTS",
+        "SITE_URL",
+        "POSTGRES_PASSWORD",
+        "EMAIL_URL",
+    ],
 )
 def test_compose_refuses_to_start_without_a_required_setting(name: str) -> None:
     without = {key: value for key, value in DEPLOY_ENV.items() if key != name}
@@ -171,6 +180,7 @@ def test_compose_refuses_to_start_without_a_required_setting(name: str) -> None:
 def test_secret_key_and_allowed_hosts_come_only_from_the_operator() -> None:
     shared = compose()["x-env"]
     assert shared["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert shared["PERSONAL_DATA_KEY"].startswith("${PERSONAL_DATA_KEY:?")
     assert shared["ALLOWED_HOSTS"].startswith("${ALLOWED_HOSTS:?")
 
 
@@ -329,9 +339,11 @@ def test_dockerfile_keeps_the_build_time_secret_out_of_the_image_environment() -
     instructions = dockerfile_instructions()
     [collect] = [line for line in instructions if "collectstatic --noinput" in line]
     assert collect.startswith("RUN DEBUG=0 SECRET_KEY=")
+    assert "PERSONAL_DATA_KEY=" in collect
     assert "ALLOWED_HOSTS=" in collect
     env = " ".join(line for line in instructions if line.startswith(("ENV ", "ARG ")))
     assert "SECRET_KEY" not in env
+    assert "PERSONAL_DATA_KEY" not in env
     assert "ALLOWED_HOSTS" not in env
 
 
@@ -350,6 +362,19 @@ def test_procfile_declares_web_worker_and_beat() -> None:
     assert processes["worker"][:4] == ["celery", "-A", "inbound", "worker"]
     assert set(option(processes["worker"], "-Q").split(",")) == QUEUES
     assert processes["beat"][:4] == ["celery", "-A", "inbound", "beat"]
+
+
+def test_make_run_starts_web_worker_and_beat_in_development_mode() -> None:
+    """DEBUG is off by default, so `make run` turns it on for every process it starts: then
+    they all read the same development keys under var/ (settings.VAR_DIR)."""
+    text = (ROOT / "Procfile.dev").read_text(encoding="utf-8")
+    entries = dict(line.split(":", 1) for line in text.splitlines() if line.strip())
+    assert set(entries) == {"web", "worker", "beat"}
+    for name, line in entries.items():
+        assert shlex.split(line)[0] == "DEBUG=1", name
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    # migrate and seed_demo run before honcho: Make exports DEBUG to every command it runs.
+    assert re.search(r"^export DEBUG := 1$", makefile, re.MULTILINE)
 
 
 def test_compose_dockerfile_and_procfile_log_requests_the_same_way() -> None:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from inbound.lib.env import env_bool, env_database, env_email, env_list, redis_other_db
+from inbound.lib.env import (
+    development_key,
+    env_bool,
+    env_database,
+    env_email,
+    env_list,
+    redis_other_db,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +65,38 @@ def test_bad_email_url_names_the_variable(
 def test_cache_uses_another_redis_database_than_the_broker() -> None:
     assert redis_other_db("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
     assert redis_other_db("redis://:pw@r.internal:6379") == "redis://:pw@r.internal:6379/1"
+
+
+def test_development_key_is_created_owner_only_then_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "secret_key"
+    key = development_key(path)
+    assert len(key) >= 50
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert development_key(path) == key
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temporary file left
+
+
+def test_processes_starting_together_share_one_development_key(tmp_path: Path) -> None:
+    """web, worker and beat start at once under `make run`: they must not each make a key."""
+    path = tmp_path / "secret_key"
+    start = time.time() + 1.5
+    code = (
+        "import sys, time; from pathlib import Path; "
+        "from inbound.lib.env import development_key; "
+        f"time.sleep(max(0, {start} - time.time())); "
+        "print(development_key(Path(sys.argv[1])))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+    assert keys == {path.read_text().strip()}
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_an_empty_development_key_file_is_refused_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    path.write_text("\n")
+    with pytest.raises(ImproperlyConfigured, match="secret_key is empty"):
+        development_key(path)

@@ -1,0 +1,15 @@
+"""Settings of the test run: the project's settings in development mode.
+
+DEBUG defaults to off, so the test run turns it on, unless the environment already chose, as
+`make run` does: SQLite, the filesystem broker and the development keys under var/. It is set in
+the environment rather than here so that the processes tests start (a Celery worker, manage.py,
+the benches) inherit it. Django still runs each test with settings.DEBUG False, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from inbound.settings import *  # noqa: F403
