@@ -39,6 +39,7 @@ KIND_STAGES: dict[str, str] = {
     "video_play": "attract",
     "cta_click": "convert",
     "cta_impression": "convert",
+    "ab_conversion": "convert",  # anonymous: a submission under an A/B test (conversion.abtests)
     "form_submit": "convert",
     "optin_confirmed": "convert",
     "download": "convert",

@@ -22,7 +22,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import ConsentRecord, Contact, Subscription, Topic
-from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
+from contacts.services import (
+    consent_record,
+    contact_upsert,
+    identity_stitch,
+    subscription_set,
+    touchpoint_record,
+)
 from contacts.validation import email_hash
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
 from conversion.forms import form_fields as fields_of
@@ -127,7 +133,9 @@ def submission_create(
     Returns (submission, created). The same form, address and values sent again within
     CONVERSION_IDEMPOTENCY_WINDOW_SECONDS count once: (the first submission, False), nothing
     new written. Raises DomainError when the address belongs to someone who asked to be erased
-    (nothing is stored then).
+    (nothing is stored then). `visitor_key` is what the submission may keep of its visitor
+    (`conversion.tracking.submission_visitor_key`: empty unless the citizen ticked the tracking
+    consent here, and under GPC/DNT).
     """
     form_fields = fields_of(form)
     email = _email_of(form_fields, cleaned)
@@ -172,8 +180,11 @@ def submission_create(
     _files_store(submission, form_fields, files)
     consented = subscribed = False
     if contact is not None:
-        consented = _consents_record(form, form_fields, cleaned, contact, language, visitor_key)
+        consented = _consents_record(form, form_fields, cleaned, contact, language)
         subscribed = _subscriptions_set(form, form_fields, values, contact)
+        # The key is there only when the citizen ticked the tracking consent in this submission
+        # (conversion.tracking.submission_visitor_key): their same-day visits join their timeline.
+        identity_stitch(contact=contact, visitor_key=visitor_key)
     touchpoint_record(
         kind="form_submit",
         contact=contact,
@@ -256,9 +267,11 @@ def _consents_record(
     cleaned: Mapping[str, Any],
     contact: Contact,
     language: str,
-    visitor_key: str,
 ) -> bool:
-    """A grant per ticked consent checkbox, with the exact text shown in the citizen's language."""
+    """A grant per ticked consent checkbox, with the exact text shown in the citizen's language.
+
+    No IP-derived value: the ledger outlives erasure, and a visitor key there would keep
+    linking the erased person to that day's anonymous visits."""
     granted = False
     with translation.override(language):
         for field in form_fields:
@@ -278,7 +291,6 @@ def _consents_record(
                 text=field.consent_text or field.label,
                 text_version=field.consent_version,
                 source=ConsentRecord.Source.FORM,
-                ip_hash=visitor_key[:64],
             )
             granted = True
     return granted

@@ -4,7 +4,6 @@ declaring a winner, the staff pages and the admin."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -111,20 +110,16 @@ def seen(test: ABTest, variant: LandingVariant | None, visitor_keys: list[str]) 
 
 
 def sent(
-    test: ABTest, variant: LandingVariant | None, visitor_keys: list[str], **extra: Any
+    test: ABTest, variant: LandingVariant | None, visitor_keys: list[str], *, test_id: int = 0
 ) -> None:
-    page = test.landing_page
-    Submission.objects.bulk_create(
-        [
-            Submission(
-                form=page.form,
-                form_version=1,
-                language="es",
+    """Record the anonymous conversions of an arm as sending the landing page's form does."""
+    touchpoints_record_bulk(
+        rows=[
+            TouchpointIn(
+                kind="ab_conversion",
                 visitor_key=key,
-                landing_page=page,
-                variant=variant,
-                idempotency_key=uuid.uuid4().hex,
-                **extra,
+                subject=test.landing_page,
+                properties={"ab_test": test_id or test.pk, "variant": variant.pk if variant else 0},
             )
             for key in visitor_keys
         ]
@@ -333,7 +328,7 @@ def test_the_figures_count_distinct_visitors_and_their_conversions_per_arm() -> 
     sent(test, None, control_keys[:10])  # a second submission is not a second conversion
     sent(test, variant, variant_keys[:250])
     sent(test, variant, keys(40, "never-counted-as-visitor"))
-    sent(test, None, control_keys[200:300], created_at=test.started_at - dt.timedelta(days=1))
+    sent(test, None, control_keys[200:300], test_id=test.pk + 1000)  # another test's
 
     control, challenger = abtest_results(test=test).arms
 
