@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,7 @@ from inbound.celery import app as celery_app
 from inbound.lib.errors import DomainError
 from inbound.lib.privacy import ip_hash
 from inbound.models import AuditEntry
+from inbound.visitors import salt_memo_forget
 from tests.conversion.landing_factories import (
     LandingPageFactory,
     answers,
@@ -239,6 +241,43 @@ def test_sending_the_form_from_the_variant_records_it_on_the_submission() -> Non
     assert submission.landing_page == test.landing_page
     touchpoint = Touchpoint.objects.get(kind="form_submit")
     assert touchpoint.properties["variant"] == variant.pk
+
+
+def test_a_visitor_who_views_then_sends_counts_as_a_conversion_of_their_arm(
+    tracked: Any,
+) -> None:
+    """The conversion is an anonymous row with the day's key: the submission keeps none."""
+    test = start_test(page_with_form())
+    variant = test.variants.get()
+    client = Client(REMOTE_ADDR=address_on(test, variant))
+    url = landing_url(test.landing_page)
+
+    with tracked():
+        client.get(url)
+        client.post(url, answers())
+
+    assert Submission.objects.get().visitor_key == ""
+    conversion = Touchpoint.objects.get(kind="ab_conversion")
+    assert conversion.contact is None and conversion.visitor_key != ""
+    assert conversion.properties == {"ab_test": test.pk, "variant": variant.pk, "language": "en"}
+    control, challenger = abtest_results(test=test).arms
+    assert (control.visitors, control.conversions) == (0, 0)
+    assert (challenger.visitors, challenger.conversions) == (1, 1)
+
+
+def test_a_visitor_sees_the_same_version_on_another_day() -> None:
+    """The arm comes from a hash of the address computed per request, not the day's key."""
+    test = start_test(page_with_form())
+    variant = test.variants.get()
+    client = Client(REMOTE_ADDR=address_on(test, variant))
+    url = landing_url(test.landing_page)
+    shown = []
+    for day in range(7):
+        with time_machine.travel(timezone.now() + dt.timedelta(days=day), tick=False):
+            salt_memo_forget()
+            shown.append("Your area, no surprises" in client.get(url).content.decode())
+
+    assert shown == [True] * 7
 
 
 def test_sending_the_form_from_the_control_records_no_variant() -> None:
