@@ -15,7 +15,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -26,7 +25,6 @@ from contacts.selectors import consent_is_granted
 from contacts.services import consent_record, subscription_set, touchpoint_record
 from contacts.validation import email_hash
 from inbound.lib.errors import DomainError
-from inbound.lib.privacy import request_ip_hash
 
 SALT = "campaigns.unsubscribe"
 
@@ -71,9 +69,7 @@ def unsubscribe_read(token: str) -> tuple[Contact, Campaign]:
 
 
 @transaction.atomic
-def campaign_unsubscribe(
-    *, contact: Contact, campaign: Campaign, request: HttpRequest | None = None
-) -> bool:
+def campaign_unsubscribe(*, contact: Contact, campaign: Campaign) -> bool:
     """Withdraw what the campaign relied on; False when there was nothing left to withdraw."""
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
     topic = campaign.topic if campaign.purpose == Campaign.Purpose.TOPIC else None
@@ -88,7 +84,6 @@ def campaign_unsubscribe(
         campaign=campaign,
         text=text,
         text_version="unsubscribe-1",
-        ip_hash=request_ip_hash(request),
     )
     if changed:
         touchpoint_record(
@@ -111,7 +106,6 @@ def consent_withdraw(
     campaign: Campaign | None,
     text: str,
     text_version: str,
-    ip_hash: str = "",
 ) -> bool:
     """Withdraw what `campaign` relied on (the newsletter, or its topic's grant and
     subscription; the newsletter when no campaign is known); False when nothing was left."""
@@ -137,7 +131,6 @@ def consent_withdraw(
             text=text,
             text_version=text_version,
             source=ConsentRecord.Source.EMAIL,
-            ip_hash=ip_hash,
         )
         changed = True
     return changed

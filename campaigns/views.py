@@ -35,7 +35,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     }
     if request.method == "GET":
         return render(request, "campaigns/unsubscribe.html", context)
-    campaign_unsubscribe(contact=contact, campaign=campaign, request=request)
+    campaign_unsubscribe(contact=contact, campaign=campaign)
     if request.POST.get("List-Unsubscribe") == "One-Click":
         return HttpResponse(status=200)
     return render(request, "campaigns/unsubscribed.html", context)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 from campaigns import tracking
 from contacts.views_public import private_page
 from inbound.lib.ratelimit import rate_limit_hit
+from inbound.visitors import tracking_refused
 
 
 def _records(request: HttpRequest) -> bool:
@@ -19,8 +20,8 @@ def _records(request: HttpRequest) -> bool:
 
 
 def _anonymous(request: HttpRequest) -> bool:
-    # As on the rest of the site (conversion.tracking): counted, but not tied to the person.
-    return request.headers.get("Sec-GPC") == "1" or request.headers.get("DNT") == "1"
+    # As on the rest of the site (inbound.visitors): counted, but not tied to the person.
+    return tracking_refused(request)
 
 
 @private_page  # never cached (each click must reach us), no Referer with the token

@@ -239,8 +239,10 @@ class PreferencesIn:
 
 
 def _consent(
-    contact: Contact, *, purpose: str, action: str, text: str, ip: str, topic: Topic | None = None
+    contact: Contact, *, purpose: str, action: str, text: str, topic: Topic | None = None
 ) -> None:
+    # No IP-derived value: the ledger is kept after erasure, and a hash of the address there
+    # would be a lasting, recomputable trace of it (the signed link is what proves the act).
     consent_record(
         contact=contact,
         purpose=purpose,
@@ -250,7 +252,6 @@ def _consent(
         text=text,
         text_version=CONSENT_TEXT_VERSION,
         source=ConsentRecord.Source.PREFERENCE_CENTRE,
-        ip_hash=ip,
     )
 
 
@@ -273,12 +274,9 @@ def _frequencies_set(
 
 
 @transaction.atomic
-def preferences_update(
-    *, contact: Contact, data: PreferencesIn, request: HttpRequest | None = None
-) -> Contact:
+def preferences_update(*, contact: Contact, data: PreferencesIn) -> Contact:
     """Save a citizen's choices from the preference centre, each change in the ledger."""
     _lock(contact)
-    ip = request_ip_hash(request)
     wanted = {t.pk: t for t in data.topics}
     had = subscribed_topic_ids(contact=contact)
     added: list[str] = []
@@ -291,7 +289,7 @@ def preferences_update(
         )
         if topic.pk in wanted and topic.pk not in had:
             subscription_set(contact=contact, topic=topic, status=Subscription.Status.ACTIVE)
-            _consent(contact, purpose="topic", action="granted", text=text, ip=ip, topic=topic)
+            _consent(contact, purpose="topic", action="granted", text=text, topic=topic)
             added.append(topic.slug)
         elif topic.pk not in wanted and (topic.pk in had or granted):
             if Subscription.objects.filter(contact=contact, topic=topic).exists():
@@ -299,9 +297,7 @@ def preferences_update(
                     contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED
                 )
             if granted:
-                _consent(
-                    contact, purpose="topic", action="withdrawn", text=text, ip=ip, topic=topic
-                )
+                _consent(contact, purpose="topic", action="withdrawn", text=text, topic=topic)
             removed.append(topic.slug)
     frequencies = _frequencies_set(contact, topics=wanted, frequencies=data.frequencies)
     newsletter_was = consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
@@ -311,7 +307,6 @@ def preferences_update(
             purpose="newsletter",
             action="granted" if data.newsletter else "withdrawn",
             text=newsletter_consent_text(),
-            ip=ip,
         )
     changed: dict[str, Any] = {}
     if contact.language != data.language:
@@ -346,10 +341,9 @@ def preferences_update(
 
 
 @transaction.atomic
-def unsubscribe_all(*, contact: Contact, request: HttpRequest | None = None) -> Contact:
+def unsubscribe_all(*, contact: Contact) -> Contact:
     """Withdraw every topic and the newsletter; only service mail may still be sent."""
     _lock(contact)
-    ip = request_ip_hash(request)
     text = _("Unsubscribe me from all email from %(institution)s.") % {
         "institution": settings.INSTITUTION["name"]
     }
@@ -361,9 +355,9 @@ def unsubscribe_all(*, contact: Contact, request: HttpRequest | None = None) -> 
     for topic in Topic.objects.filter(pk__in=topic_ids):
         subscription_set(contact=contact, topic=topic, status=Subscription.Status.UNSUBSCRIBED)
         if consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.TOPIC, topic=topic):
-            _consent(contact, purpose="topic", action="withdrawn", text=text, ip=ip, topic=topic)
+            _consent(contact, purpose="topic", action="withdrawn", text=text, topic=topic)
     if consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER):
-        _consent(contact, purpose="newsletter", action="withdrawn", text=text, ip=ip)
+        _consent(contact, purpose="newsletter", action="withdrawn", text=text)
     contact.email_status = Contact.EmailStatus.UNSUBSCRIBED
     contact.version = F("version") + 1
     contact.save()

@@ -39,6 +39,7 @@ KIND_STAGES: dict[str, str] = {
     "video_play": "attract",
     "cta_click": "convert",
     "cta_impression": "convert",
+    "ab_conversion": "convert",  # anonymous: a submission under an A/B test (conversion.abtests)
     "form_submit": "convert",
     "optin_confirmed": "convert",
     "download": "convert",
@@ -196,11 +197,16 @@ def consent_record(
     recorded_by: Any = None,
     occurred_at: datetime | None = None,
 ) -> ConsentRecord:
-    """Append one grant or withdrawal to the ledger, with the exact text the person saw."""
+    """Append one grant or withdrawal to the ledger, with the exact text the person saw.
+
+    Withdrawing the tracking consent also blanks the visitor keys on the contact's touchpoints:
+    without that consent no key may tie them to anonymous visits (the touchpoints stay)."""
     if (purpose == ConsentRecord.Purpose.TOPIC) != (topic is not None):
         raise ValueError("a topic is given exactly for the TOPIC purpose")
     if not text.strip() or not text_version.strip():
         raise ValueError("consent needs the text shown and its version")
+    if purpose == ConsentRecord.Purpose.TRACKING and action == ConsentRecord.Action.WITHDRAWN:
+        Touchpoint.objects.filter(contact=contact).exclude(visitor_key="").update(visitor_key="")
     return ConsentRecord.objects.create(
         contact=contact,
         purpose=purpose,

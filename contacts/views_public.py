@@ -80,7 +80,6 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                     email_paused_until=form.paused_until(),
                     frequencies=form.frequencies(),
                 ),
-                request=request,
             )
             return redirect(f"{request.path}?done=saved")
     else:
@@ -120,7 +119,7 @@ def preferences_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         contact = _contact(token, rights.PREFERENCES)
     except (rights.LinkInvalid, rights.LinkExpired) as error:
         return _link_problem(request, error, rights.PREFERENCES)
-    rights.unsubscribe_all(contact=contact, request=request)
+    rights.unsubscribe_all(contact=contact)
     return redirect(
         reverse("contacts_public:preferences", kwargs={"token": token}) + "?done=unsubscribed"
     )

@@ -41,10 +41,10 @@ from content.search import (
     search_top_queries,
 )
 from content.tasks import tracking_search_record
-from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
 from inbound.lib.spreadsheets import cell_escape
 from inbound.roles import role_required
+from inbound.visitors import visitor_key
 
 logger = logging.getLogger(__name__)
 
@@ -124,16 +124,16 @@ def _search_page(request: HttpRequest, context: dict[str, Any], status: int = 20
 
 
 def _search_record(request: HttpRequest, *, query: str, results: int, language: str) -> None:
-    """Queue the `search` touchpoint. Global Privacy Control or Do Not Track: no visitor key.
+    """Queue the `search` touchpoint, with the day's visitor key (none under Global Privacy
+    Control or Do Not Track: `inbound.visitors`).
 
     A search must not fail because the broker is down: then this one is not recorded.
     """
-    private = request.headers.get("Sec-GPC") == "1" or request.headers.get("DNT") == "1"
     touchpoint = {
         "query": search_query_normalise(query),
         "results": results,
         "language": language,
-        "visitor_key": "" if private else request_ip_hash(request),
+        "visitor_key": visitor_key(request),
     }
 
     def enqueue() -> None:

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import Touchpoint
 from content.models import LANGUAGES, Status
 from content.services import can_publish, content_save
-from conversion.models import ABTest, LandingPage, LandingVariant, Submission, landing_pages
+from conversion.models import ABTest, LandingPage, LandingVariant, landing_pages
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
 from inbound.lib.stats import ZTest, two_proportion_z_test
@@ -84,9 +84,11 @@ def _arms(test: ABTest) -> list[tuple[LandingVariant | None, int]]:
 def variant_for(*, test: ABTest, visitor_key: str) -> LandingVariant | None:
     """The variant this visitor sees (None: the control), the same on every visit.
 
-    A visitor without a key (the browser sent Global Privacy Control or Do Not Track) sees the
-    control and is left out of the test: their views carry no test and their submissions match
-    no counted view, so the figures only hold people whose arm we know for certain.
+    `visitor_key` here is a stable keyed hash of the address (`request_ip_hash`, computed per
+    request and never stored), not the day's visitor key, so the version does not change at
+    midnight. A visitor without a key (the browser sent Global Privacy Control or Do Not
+    Track) sees the control and is left out of the test: their views carry no test and they
+    record no conversion, so the figures only hold people whose arm we know for certain.
     """
     if not visitor_key:
         return None
@@ -209,9 +211,9 @@ class TestResults:
         return sum(arm.weight for arm in self.arms)
 
 
-def _views(test: ABTest) -> QuerySet[Touchpoint]:
+def _tracked(test: ABTest, kind: str) -> QuerySet[Touchpoint]:
     return Touchpoint.objects.filter(
-        kind="page_view",
+        kind=kind,
         subject_type=ContentType.objects.get_for_model(LandingPage),
         subject_id=str(test.landing_page_id),
         properties__ab_test=test.pk,
@@ -220,27 +222,24 @@ def _views(test: ABTest) -> QuerySet[Touchpoint]:
 
 def _arm_counts(test: ABTest, arm_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """(visitors, conversions) per arm id, in two aggregate queries."""
-    views = _views(test)
+    views = _tracked(test, "page_view")
     seen = views.aggregate(
         **{
             f"arm{arm}": Count("visitor_key", distinct=True, filter=Q(properties__variant=arm))
             for arm in arm_ids
         }
     )
-    submissions = Submission.objects.filter(
-        landing_page_id=test.landing_page_id, created_at__gte=test.started_at
-    )
-    if test.ended_at is not None:
-        submissions = submissions.filter(created_at__lte=test.ended_at)
-    # A conversion counts only for someone counted as a visitor of that arm: this leaves out
-    # visitors without a key (their submission still carries the hashed address) and anyone
-    # whose view was not recorded, so no arm can show more conversions than visitors.
-    sent = submissions.aggregate(
+    # Conversions are the anonymous `ab_conversion` rows a submission under the test records
+    # (conversion.views_landing), by the same day's visitor key as the views. One counts only
+    # for someone counted as a visitor of that arm: this leaves out anyone whose view was not
+    # recorded (or who crossed midnight between view and submission), so no arm can show more
+    # conversions than visitors.
+    sent = _tracked(test, "ab_conversion").aggregate(
         **{
             f"arm{arm}": Count(
                 "visitor_key",
                 distinct=True,
-                filter=(Q(variant__isnull=True) if arm == CONTROL_ID else Q(variant_id=arm))
+                filter=Q(properties__variant=arm)
                 & Q(visitor_key__in=views.filter(properties__variant=arm).values("visitor_key")),
             )
             for arm in arm_ids

@@ -46,6 +46,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from contacts.models import ConsentRecord
 from conversion import services
 from conversion.embedding import (
     FormTokenExpired,
@@ -53,7 +54,14 @@ from conversion.embedding import (
     form_token_check,
     origin_allowed,
 )
-from conversion.forms import STARTED_FIELD, UTM_FIELDS, CitizenForm, form_class_for, form_published
+from conversion.forms import (
+    STARTED_FIELD,
+    UTM_FIELDS,
+    CitizenForm,
+    consent_purposes_ticked,
+    form_class_for,
+    form_published,
+)
 from conversion.models import Form, FormField
 from conversion.serializers import (
     FormDefinitionSerializer,
@@ -63,8 +71,8 @@ from conversion.serializers import (
     SubmissionRequestSerializer,
     form_definition,
 )
+from conversion.tracking import submission_visitor_key
 from inbound.lib.errors import DomainError
-from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
 
 TAG = "forms (public)"
@@ -343,7 +351,12 @@ class FormSubmissionView(_PublicFormView):
                 language=self.language,
                 page=django_request.path,
                 referrer=django_request.headers.get("Referer", "")[:500],
-                visitor_key=request_ip_hash(django_request),
+                visitor_key=submission_visitor_key(
+                    django_request,
+                    tracking_granted=(
+                        ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(form)
+                    ),
+                ),
             )
         except DjangoValidationError as error:
             return _errors({NON_FIELD: error.messages})

@@ -30,7 +30,13 @@ from django.utils import timezone, translation
 
 from contacts.models import ConsentRecord, Contact, Subscription, Tombstone, Topic
 from contacts.selectors import contact_by_email
-from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
+from contacts.services import (
+    consent_record,
+    contact_upsert,
+    identity_stitch,
+    subscription_set,
+    touchpoint_record,
+)
 from conversion.forms import form_fields
 from conversion.models import FormField, SideEffect, Submission
 
@@ -110,6 +116,15 @@ def _touchpoint(submission: Submission, contact: Contact | None, **extra: Any) -
     )
 
 
+def _stitch(submission: Submission, contact: Contact) -> None:
+    """The visitor's earlier anonymous visits join the contact's timeline: the submission keeps
+    a visitor key only when the citizen ticked the tracking consent in it (and sent no GPC/DNT),
+    and `identity_stitch` checks that consent stands. Keys rotate daily, so only that day's
+    visits can be linked."""
+    if submission.visitor_key:
+        identity_stitch(contact=contact, visitor_key=submission.visitor_key)
+
+
 def _erased_since(submission: Submission) -> bool:
     return bool(submission.email_hash) and Tombstone.objects.filter(
         email_hash=submission.email_hash
@@ -154,6 +169,7 @@ def submission_apply(*, submission_id: int) -> Submission | None:
         _consents_and_topics(submission, fields, contact)
         submission.contact = contact
         _touchpoint(submission, contact)
+        _stitch(submission, contact)
     else:
         _touchpoint(submission, None)
     submission.applied_at = now
@@ -252,6 +268,7 @@ def submission_confirm(submission: Submission) -> Contact:
         submission.proposal = Submission.Proposal.NONE  # the citizen applied it themselves
     submission.save(update_fields=["contact", "optin_confirmed_at", "proposal"])
     _touchpoint(submission, contact, confirmed=True)
+    _stitch(submission, contact)
     touchpoint_record(
         kind="optin_confirmed",
         contact=contact,

@@ -464,7 +464,7 @@ def _abtest_seed() -> None:
     test = ABTest.objects.prefetch_related("variants").get(pk=test.pk)
     with translation.override("es"):
         path = page.get_absolute_url()
-    views: list[TouchpointIn] = []
+    views: list[TouchpointIn] = []  # and conversions
     submissions: list[Submission] = []
     for number in range(ABTEST_VISITORS):
         # Shaped like real keys, and each on the arm its key maps to.
@@ -483,19 +483,29 @@ def _abtest_seed() -> None:
                 occurred_at=seen_at,
             )
         )
-        # About 9% of the control's visitors sign up and 14% of the variant's.
+        # About 9% of the control's visitors sign up and 14% of the variant's: each a
+        # submission (keeping no visitor key) and the anonymous conversion the test counts.
         if int(key[:4], 16) % 100 < (14 if variant is not None else 9):
+            sent_at = seen_at + dt.timedelta(minutes=3)
             submissions.append(
                 Submission(
                     form=page.form,
                     form_version=page.form.version,
                     language="es",
                     page=path,
-                    visitor_key=key,
                     landing_page=page,
                     variant=variant,
                     idempotency_key=hashlib.sha256(f"demo-ab:{key}".encode()).hexdigest(),
-                    created_at=seen_at + dt.timedelta(minutes=3),
+                    created_at=sent_at,
+                )
+            )
+            views.append(
+                TouchpointIn(
+                    kind="ab_conversion",
+                    visitor_key=key,
+                    subject=page,
+                    properties=view_properties(test=test, variant=variant, visitor_key=key),
+                    occurred_at=sent_at,
                 )
             )
     touchpoints_record_bulk(rows=views)

@@ -116,7 +116,9 @@ def submission_create(
     (`conversion.applying`). Returns (submission, created). The same form, address and values
     sent again within CONVERSION_IDEMPOTENCY_WINDOW_SECONDS count once: (the first submission,
     False), nothing new written. An address whose owner asked to be erased gets the same answer
-    as any other, and nothing personal is stored.
+    as any other, and nothing personal is stored. `visitor_key` is what the submission may keep
+    of its visitor (`conversion.tracking.submission_visitor_key`: empty unless the citizen ticked
+    the tracking consent here, and under GPC/DNT).
     """
     form_fields = fields_of(form)
     email = _email_of(form_fields, cleaned)

@@ -1,10 +1,14 @@
-"""Anonymous counting for conversion rates: page views of forms and landing pages, and the
-impressions and clicks of calls to action.
+"""Anonymous counting for conversion rates (page views of forms and landing pages, the
+impressions and clicks of calls to action, A/B conversions), and what a citizen's own rows keep
+of the visitor.
 
-Nothing here sets a cookie. The visitor key is the keyed hash of the IP address
-(`request_ip_hash`), left empty under Global Privacy Control or Do Not Track. The touchpoint is
-written by a task on the `tracking` queue, so the page does not wait for it; when the broker is
-down this one view is not counted and the page is served as usual.
+Nothing here sets a cookie. The visitor key is the day's salted hash of the site, address and
+user agent (`inbound.visitors`), left empty under Global Privacy Control or Do Not Track. The
+anonymous touchpoints are written by a task on the `tracking` queue, so the page does not wait
+for them; when the broker is down this one view is not counted and the page is served as usual.
+
+A key on a contact's rows (their submission, touchpoints) would tie them to everything that
+visitor did that day, so it is kept there only with the contact's tracking consent.
 """
 
 from __future__ import annotations
@@ -17,19 +21,31 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from contacts.models import Contact
+from contacts.selectors import may_track
 from contacts.services import touchpoint_record
-from inbound.lib.privacy import request_ip_hash
+from inbound.visitors import visitor_key
 
 logger = logging.getLogger(__name__)
 
-TRACKED_KINDS = frozenset({"page_view", "cta_impression", "cta_click"})
+# `ab_conversion`: a submission under an A/B test, counted anonymously against the arm's views
+# (conversion.abtests), so the submission itself need not keep the visitor key.
+TRACKED_KINDS = frozenset({"page_view", "cta_impression", "cta_click", "ab_conversion"})
 
 
-def visitor_key(request: HttpRequest) -> str:
-    """The hashed address, or nothing when the browser asks not to be tracked."""
-    if request.headers.get("Sec-GPC") == "1" or request.headers.get("DNT") == "1":
+def submission_visitor_key(request: HttpRequest, *, tracking_granted: bool) -> str:
+    """The key a submission keeps: today's, only when the citizen ticked the tracking consent
+    in it (the key then links their same-day visits: `contacts.services.identity_stitch`), and
+    never under GPC/DNT. Otherwise nothing: the submission is accepted all the same."""
+    return visitor_key(request) if tracking_granted else ""
+
+
+def contact_visitor_key(request: HttpRequest, *, contact: Contact | None) -> str:
+    """The key for a touchpoint about `contact`: only if they allow tracking (anonymous rows
+    always get it, GPC/DNT aside)."""
+    if contact is not None and not may_track(contact=contact):
         return ""
-    return request_ip_hash(request)
+    return visitor_key(request)
 
 
 def touchpoint_enqueue(

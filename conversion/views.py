@@ -33,15 +33,15 @@ from conversion.forms import (
     HONEYPOT_FIELD,
     UTM_FIELDS,
     CitizenForm,
+    consent_purposes_ticked,
     contact_known_values,
     form_class_for,
     form_fields,
     form_published,
 )
 from conversion.models import Form, FormField, LandingPage, LandingVariant, Submission
-from conversion.tracking import touchpoint_enqueue
+from conversion.tracking import submission_visitor_key, touchpoint_enqueue
 from inbound.lib.errors import DomainError
-from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
 
 # Recognises a returning contact on this device, for progressive profiling: a signed token
@@ -223,6 +223,7 @@ def form_handle(
         return after_sending(None)  # a bot: looks like success, stores nothing
     if not form.is_valid():
         return render_form(form, 400)
+    tracking_granted = ConsentRecord.Purpose.TRACKING in consent_purposes_ticked(form)
     try:
         submission, _created = (store or services.submission_create)(
             form=definition,
@@ -231,7 +232,7 @@ def form_handle(
             language=get_language(),
             page=request.path,
             referrer=request.headers.get("Referer", "")[:500],
-            visitor_key=request_ip_hash(request),
+            visitor_key=submission_visitor_key(request, tracking_granted=tracking_granted),
             landing_page=landing_page,
             variant=variant,
         )

@@ -34,9 +34,11 @@ from content.views import _breadcrumb_ld, _breadcrumbs, _site_languages, _transl
 from conversion import abtests, downloads
 from conversion.forms import HONEYPOT_FIELD, CitizenForm
 from conversion.models import CallToAction, LandingPage, Submission
-from conversion.tracking import touchpoint_enqueue, visitor_key
+from conversion.tracking import contact_visitor_key, touchpoint_enqueue
 from conversion.views import _private, form_handle
+from inbound.lib.privacy import request_ip_hash
 from inbound.lib.ratelimit import rate_limit_hit
+from inbound.visitors import visitor_key
 
 THANKS_SALT = "conversion.landing-thanks"
 # A thank-you address is for the citizen who just sent the form, not a permanent link.
@@ -116,12 +118,24 @@ def _landing_after_sending(
 @require_http_methods(["GET", "POST"])
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = _landing_live(slug)
-    # Under an A/B test the arm follows from the visitor key alone, so the POST lands on the
-    # arm its GET showed without any cookie.
+    # The arm follows from a keyed hash of the address alone (computed, never stored), so the
+    # POST lands on the arm its GET showed, and a visitor sees the same version every day,
+    # without any cookie. Only those with a day's visitor key are in the test (not GPC/DNT).
     key = visitor_key(request)
     test = abtests.running_test(page)
-    variant = abtests.variant_for(test=test, visitor_key=key) if test is not None else None
+    variant = None
+    if test is not None and key:
+        variant = abtests.variant_for(test=test, visitor_key=request_ip_hash(request))
     shown = abtests.landing_shown(page, variant)
+
+    def after_sending(submission: Submission | None) -> HttpResponse:
+        if submission is not None and test is not None and key:
+            # Counted against the arm's views by the day's key, on an anonymous row: the
+            # submission keeps no key unless the citizen allowed tracking.
+            properties = abtests.view_properties(test=test, variant=variant, visitor_key=key)
+            touchpoint_enqueue(request, kind="ab_conversion", subject=page, properties=properties)
+        return _landing_after_sending(request, page, submission)
+
     definition = page.form
     if definition is None or not definition.is_public:
         if request.method == "POST":
@@ -132,7 +146,7 @@ def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
             request,
             definition,
             render_form=lambda form, status: _landing_render(request, shown, form, status),
-            after_sending=lambda submission: _landing_after_sending(request, page, submission),
+            after_sending=after_sending,
             landing_page=page,
             variant=variant,
         )
@@ -188,7 +202,8 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
         handle = found.landing_page.gated_asset.open("rb")
     except OSError:
         return _download_problem(request, expired=False)
-    downloads.download_record(found, visitor_key=visitor_key(request))
+    contact = found.submission.contact
+    downloads.download_record(found, visitor_key=contact_visitor_key(request, contact=contact))
     name = slugify(found.landing_page.gated_asset_title or found.landing_page.title) or "document"
     response = FileResponse(
         handle, as_attachment=True, filename=f"{name}.pdf", content_type="application/pdf"

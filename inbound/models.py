@@ -1,4 +1,4 @@
-"""Platform-wide data: the audit log, legal texts, and worker heartbeats."""
+"""Platform-wide data: the audit log, legal texts, worker heartbeats and visitor salts."""
 
 from __future__ import annotations
 
@@ -192,3 +192,22 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%H:%M:%S}"
+
+
+class VisitorSalt(models.Model):
+    """The random salt of one day's visitor keys (`inbound.visitors`).
+
+    Deleted two days after its day: from then on no one can recompute a visitor key of that
+    day from an address, nor tell whether a visitor of that day came back.
+    """
+
+    day = models.DateField(_("day"), primary_key=True)
+    salt = models.CharField(_("salt"), max_length=64)  # 32 random bytes, hex
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visitor salt")
+        verbose_name_plural = _("visitor salts")
+
+    def __str__(self) -> str:
+        return self.day.isoformat()  # never the salt itself

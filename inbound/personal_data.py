@@ -49,5 +49,6 @@ for model, why in (
     ("inbound.LegalPage", "the institution's legal texts"),
     ("inbound.AccessibilityStatement", "the institution's accessibility statement"),
     ("inbound.WorkerHeartbeat", "worker liveness"),
+    ("inbound.VisitorSalt", "random daily salts of visitor keys, deleted after two days"),
 ):
     exempt_model(model, why=why)

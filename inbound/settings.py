@@ -454,6 +454,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks_rights.contacts_retention_sweep",
         "schedule": crontab(minute=41, hour=3),
     },
+    "inbound-visitor-salts-rotate": {
+        # Visitor keys: today's random salt made, the salts of two days ago deleted, so no key
+        # older than that can be recomputed or linked (inbound.visitors). Also done by the first
+        # request of the day; this covers the days nobody visits.
+        "task": "inbound.tasks.visitor_salts_rotate",
+        "schedule": crontab(minute=1, hour=0),
+    },
     "axes-expired-attempts": {
         "task": "inbound.tasks.login_attempts_prune",
         "schedule": crontab(minute=17, hour=3),

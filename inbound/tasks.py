@@ -25,3 +25,11 @@ def login_attempts_prune() -> None:
 
     cutoff = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
+
+
+@shared_task
+def visitor_salts_rotate() -> None:
+    """Today's visitor salt made, salts past their two days deleted (`inbound.visitors`)."""
+    from inbound import visitors
+
+    visitors.visitor_salts_rotate()

@@ -1,4 +1,10 @@
-"""Pseudonymous network identifiers: we never store a raw IP address (RGPD art. 5.1.c)."""
+"""Pseudonymous network identifiers: we never store a raw IP address (RGPD art. 5.1.c).
+
+`ip_hash` is keyed on SECRET_KEY and stable, so whoever holds the key can recompute it for any
+address: it serves security that keeps nothing on a contact's rows (rate-limit counters in the
+cache, the staff audit log, login lockouts). Visitors are told apart by `inbound.visitors`
+instead, under a random salt that lasts a day.
+"""
 
 from __future__ import annotations
 

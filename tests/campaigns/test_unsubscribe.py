@@ -46,6 +46,18 @@ def test_the_mail_programs_one_click_post_unsubscribes_without_cookies() -> None
     assert unsubscribes(contact) == 1 and contact.consents.count() == 2
 
 
+def test_the_withdrawal_in_the_ledger_keeps_no_ip_derived_value() -> None:
+    """The ledger outlives erasure: a hash of the address there would be a lasting trace."""
+    contact = subscriber()
+    campaign = campaign_for(contact)
+
+    Client(REMOTE_ADDR="203.0.113.9").post(link(contact, campaign))
+
+    withdrawal = contact.consents.latest("pk")
+    assert withdrawal.action == "withdrawn"
+    assert withdrawal.ip_hash == ""
+
+
 def test_opening_the_link_only_asks_and_the_button_unsubscribes(client: Client) -> None:
     contact = subscriber()
     campaign = campaign_for(contact)

@@ -221,12 +221,13 @@ def test_every_topic_change_is_recorded_in_the_ledger_with_text_and_version(
     assert touchpoint.properties["topics_removed"] == ["obras"]
 
 
-def test_the_ledger_keeps_the_ip_only_hashed(client: Client, vecina: Contact) -> None:
+def test_the_ledger_keeps_no_ip_derived_value(client: Client, vecina: Contact) -> None:
+    """The ledger outlives erasure: a hash of the address there would be a lasting trace."""
     save_preferences(client, token_for(vecina), REMOTE_ADDR="203.0.113.9")
 
     record = ConsentRecord.objects.filter(contact=vecina, action="withdrawn").first()
     assert record is not None
-    assert record.ip_hash and "203.0.113.9" not in record.ip_hash
+    assert record.ip_hash == ""
 
 
 def test_saving_shows_the_success_message_in_the_citizens_language(

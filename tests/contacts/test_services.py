@@ -200,6 +200,21 @@ def test_identity_stitching_needs_tracking_consent() -> None:
     assert Touchpoint.objects.filter(contact=contact, kind="page_view").count() == 3
 
 
+def test_withdrawing_tracking_consent_blanks_the_visitor_keys_on_the_contacts_rows() -> None:
+    contact = ContactFactory()
+    grant(contact, purpose=ConsentRecord.Purpose.TRACKING)
+    touchpoints_record_bulk(rows=[TouchpointIn(kind="page_view", visitor_key="abc")] * 2)
+    identity_stitch(contact=contact, visitor_key="abc")
+    touchpoints_record_bulk(rows=[TouchpointIn(kind="page_view", visitor_key="abc")])  # later
+
+    grant(contact, purpose=ConsentRecord.Purpose.TRACKING, action=ConsentRecord.Action.WITHDRAWN)
+
+    linked = Touchpoint.objects.filter(contact=contact)
+    assert [t.visitor_key for t in linked] == ["", ""]  # kept on the timeline, unkeyed
+    assert identity_stitch(contact=contact, visitor_key="abc") == 0
+    assert Touchpoint.objects.get(contact=None).visitor_key == "abc"  # anonymous rows untouched
+
+
 def test_merge_moves_history_and_keeps_the_most_recently_verified_data(marketer: Any) -> None:
     old = ContactFactory(
         email="maria@viejo.example",

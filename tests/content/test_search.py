@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -21,6 +21,7 @@ from content.search import (
 )
 from inbound.celery import app as celery_app
 from inbound.lib.privacy import ip_hash
+from inbound.visitors import visitor_key
 from tests.contacts.factories import TopicFactory
 from tests.content.factories import ArticleFactory, FAQFactory, PageFactory, VideoFactory
 
@@ -383,7 +384,10 @@ def test_a_search_records_a_touchpoint_with_query_results_and_language(
     assert touchpoint.stage == "attract"
     assert touchpoint.contact is None
     assert touchpoint.properties == {"query": "piscina municipal", "results": 1, "language": "es"}
-    assert touchpoint.visitor_key == ip_hash("203.0.113.7")
+    # The day's salted key of this visitor (inbound.visitors), not a lasting hash of the address.
+    same_visitor = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7")
+    assert touchpoint.visitor_key == visitor_key(same_visitor)
+    assert touchpoint.visitor_key != ip_hash("203.0.113.7")
 
 
 def test_search_touchpoints_are_queued_on_the_tracking_queue() -> None:

@@ -4,11 +4,11 @@ declaring a winner, the staff pages and the admin."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from inbound.celery import app as celery_app
 from inbound.lib.errors import DomainError
 from inbound.lib.privacy import ip_hash
 from inbound.models import AuditEntry
+from inbound.visitors import salt_memo_forget
 from tests.conversion.landing_factories import (
     LandingPageFactory,
     answers,
@@ -111,20 +112,16 @@ def seen(test: ABTest, variant: LandingVariant | None, visitor_keys: list[str]) 
 
 
 def sent(
-    test: ABTest, variant: LandingVariant | None, visitor_keys: list[str], **extra: Any
+    test: ABTest, variant: LandingVariant | None, visitor_keys: list[str], *, test_id: int = 0
 ) -> None:
-    page = test.landing_page
-    Submission.objects.bulk_create(
-        [
-            Submission(
-                form=page.form,
-                form_version=1,
-                language="es",
+    """Record the anonymous conversions of an arm as sending the landing page's form does."""
+    touchpoints_record_bulk(
+        rows=[
+            TouchpointIn(
+                kind="ab_conversion",
                 visitor_key=key,
-                landing_page=page,
-                variant=variant,
-                idempotency_key=uuid.uuid4().hex,
-                **extra,
+                subject=test.landing_page,
+                properties={"ab_test": test_id or test.pk, "variant": variant.pk if variant else 0},
             )
             for key in visitor_keys
         ]
@@ -253,6 +250,43 @@ def test_sending_the_form_from_the_variant_records_it_on_the_submission() -> Non
     assert touchpoints.get().properties["variant"] == variant.pk
 
 
+def test_a_visitor_who_views_then_sends_counts_as_a_conversion_of_their_arm(
+    tracked: Any,
+) -> None:
+    """The conversion is an anonymous row with the day's key: the submission keeps none."""
+    test = start_test(page_with_form())
+    variant = test.variants.get()
+    client = Client(REMOTE_ADDR=address_on(test, variant))
+    url = landing_url(test.landing_page)
+
+    with tracked():
+        client.get(url)
+        client.post(url, answers())
+
+    assert Submission.objects.get().visitor_key == ""
+    conversion = Touchpoint.objects.get(kind="ab_conversion")
+    assert conversion.contact is None and conversion.visitor_key != ""
+    assert conversion.properties == {"ab_test": test.pk, "variant": variant.pk, "language": "en"}
+    control, challenger = abtest_results(test=test).arms
+    assert (control.visitors, control.conversions) == (0, 0)
+    assert (challenger.visitors, challenger.conversions) == (1, 1)
+
+
+def test_a_visitor_sees_the_same_version_on_another_day() -> None:
+    """The arm comes from a hash of the address computed per request, not the day's key."""
+    test = start_test(page_with_form())
+    variant = test.variants.get()
+    client = Client(REMOTE_ADDR=address_on(test, variant))
+    url = landing_url(test.landing_page)
+    shown = []
+    for day in range(7):
+        with time_machine.travel(timezone.now() + dt.timedelta(days=day), tick=False):
+            salt_memo_forget()
+            shown.append("Your area, no surprises" in client.get(url).content.decode())
+
+    assert shown == [True] * 7
+
+
 def test_sending_the_form_from_the_control_records_no_variant() -> None:
     test = start_test(page_with_form())
     client = Client(REMOTE_ADDR=address_on(test, None))
@@ -340,7 +374,7 @@ def test_the_figures_count_distinct_visitors_and_their_conversions_per_arm() -> 
     sent(test, None, control_keys[:10])  # a second submission is not a second conversion
     sent(test, variant, variant_keys[:250])
     sent(test, variant, keys(40, "never-counted-as-visitor"))
-    sent(test, None, control_keys[200:300], created_at=test.started_at - dt.timedelta(days=1))
+    sent(test, None, control_keys[200:300], test_id=test.pk + 1000)  # another test's
 
     control, challenger = abtest_results(test=test).arms
 
