@@ -1,5 +1,5 @@
 """The migration that makes the visitor keys stored before daily salts untraceable
-(`conversion/migrations/0005_visitor_keys_rekeyed.py`), run on rows shaped like the old ones."""
+(`conversion/migrations/0007_visitor_keys_rekeyed.py`), run on rows shaped like the old ones."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.conversion.test_abtests import page_with_form, start_test
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("conversion.migrations.0005_visitor_keys_rekeyed")
+migration = importlib.import_module("conversion.migrations.0007_visitor_keys_rekeyed")
 
 
 def migrate() -> None:
