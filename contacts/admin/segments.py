@@ -108,7 +108,8 @@ class SegmentAdmin(admin.ModelAdmin):
                 context["errors"] = error.messages
         return SafeString(render_to_string("contacts/segments/count.html", context))
 
-    @admin.action(description=_("Take a snapshot of the members"), permissions=["view"])
+    # A snapshot writes rows (and freezes who a send reaches): changing, not looking.
+    @admin.action(description=_("Take a snapshot of the members"), permissions=["change"])
     def take_snapshot(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         taken = []
         for segment in queryset:
