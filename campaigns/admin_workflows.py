@@ -28,7 +28,7 @@ from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
 from campaigns.workflow_graph import workflow_problems
 from contacts.services import KIND_STAGES
 from inbound.audit import audit_record
-from inbound.lib.admin import ReadOnlyAdmin
+from inbound.lib.admin import AuditedAdminMixin, ReadOnlyAdmin
 
 # The <datalist> of known interactions (templates/admin/campaigns/workflow/change_form.html):
 # one per page, so the step forms the admin adds in the browser share it.
@@ -299,7 +299,7 @@ class StepRunInline(admin.TabularInline):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ReadOnlyAdmin):
+class EnrollmentAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     """Who is going through which workflow, at which step; written only by the engine."""
 
     list_display = (

@@ -23,7 +23,7 @@ from conversion.models import Form, FormField, SideEffect, Submission, Submissio
 from conversion.outbox import effect_retry_now
 from conversion.services import form_version_bump
 from inbound.audit import audit_record
-from inbound.lib.admin import ReadOnlyAdmin
+from inbound.lib.admin import AuditedAdminMixin, ReadOnlyAdmin
 
 
 class FormFieldInline(TranslationStackedInline):
@@ -155,7 +155,7 @@ class SideEffectInline(admin.TabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdmin):
+class SubmissionAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "form",
