@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
+from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from inbound.audit import audit_record
 
@@ -109,3 +113,123 @@ def changelist_audit_detail(request: HttpRequest, changelist: Any) -> dict[str, 
         "filters": filters,
         "page": changelist.page_num,
     }
+
+
+# --- Shared secrets (a webhook's signing key) ----------------------------------------------------
+
+
+class SecretFieldsAdminMixin:
+    """Secrets staff type once and never see again: a webhook's signing key.
+
+    For a ModelAdmin or an inline. The field is a password box that is never filled in: left
+    blank, the stored secret stays; cleared together with its URL (`secret_pairs`), it goes.
+    Staff who may only view see whether a secret is set, never the secret (`<name>_masked`,
+    a method each secret field needs here). Saving needs change permission, as any admin save.
+    """
+
+    secret_fields: tuple[str, ...] = ("webhook_secret",)
+    # A secret that only means something with its URL: removing the URL removes the secret.
+    secret_pairs: dict[str, str] = {"webhook_secret": "webhook_url"}
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name in self.secret_fields:
+            return forms.CharField(
+                label=db_field.verbose_name,
+                max_length=db_field.max_length,
+                required=False,
+                strip=True,
+                widget=forms.PasswordInput(
+                    render_value=False, attrs={"autocomplete": "new-password"}
+                ),
+                help_text=_(
+                    "%(help)s It is never shown again: leave it blank to keep the current one."
+                )
+                % {"help": db_field.help_text},
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # `change` by name: modeltranslation's get_form takes it only among **kwargs.
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        return self._keeping_secrets(form)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+        formset.form = self._keeping_secrets(formset.form)
+        return formset
+
+    def _keeping_secrets(self, form_class: type[forms.ModelForm]) -> type[forms.ModelForm]:
+        return type(
+            form_class.__name__,
+            (_KeepSecretsForm, form_class),
+            {"secret_fields": self.secret_fields, "secret_pairs": self.secret_pairs},
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+            return fieldsets
+        return [
+            (name, {**options, "fields": _masked(options.get("fields", ()), self.secret_fields)})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        return (*readonly, *(f"{name}_masked" for name in self.secret_fields))
+
+    @admin.display(description=_("webhook secret"))
+    def webhook_secret_masked(self, obj: Any) -> str:
+        return str(_("Set (hidden)") if getattr(obj, "webhook_secret", "") else "—")
+
+
+def _masked(fields: Any, secrets: tuple[str, ...]) -> Any:
+    """The fieldset's field names with each secret replaced by its masked display."""
+    if isinstance(fields, str):
+        return f"{fields}_masked" if fields in secrets else fields
+    return type(fields)(_masked(field, secrets) for field in fields)
+
+
+class _KeepSecretsForm(forms.ModelForm):
+    """Puts the stored secret back when its box was left blank (before the model's own checks,
+    which want a webhook signed)."""
+
+    secret_fields: tuple[str, ...] = ()
+    secret_pairs: dict[str, str] = {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in self.secret_fields:
+            if name not in self.fields:
+                continue
+            pair = self.secret_pairs.get(name)
+            if pair in self.fields and not cleaned.get(pair):
+                cleaned[name] = ""
+            elif not cleaned.get(name) and self.instance.pk is not None:
+                cleaned[name] = getattr(self.instance, name)  # still the stored value here
+        return cleaned
+
+
+def form_changes_audited(
+    form: forms.ModelForm, *, fields: Iterable[str], secrets: Iterable[str] = ()
+) -> dict[str, Any]:
+    """What a saved admin form changed among `fields`, with the values before and after; a
+    changed secret is named, never shown."""
+    changes: dict[str, Any] = {}
+    for name in fields:
+        if name not in form.fields:
+            continue
+        before = form.initial.get(name) or ""
+        after = form.cleaned_data.get(name) or ""
+        if before != after:
+            changes[name] = {"before": before, "after": after}
+    for name in secrets:
+        if name in form.fields and (form.initial.get(name) or "") != (
+            form.cleaned_data.get(name) or ""
+        ):
+            changes[name] = "changed"
+    return changes

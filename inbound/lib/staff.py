@@ -17,6 +17,14 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 
+def email_is_valid(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def active_staff_addresses(addresses: Iterable[str]) -> set[str]:
     """The lower-cased `addresses` that belong to active staff accounts."""
     wanted = {address.strip().lower() for address in addresses if address.strip()}
@@ -36,9 +44,7 @@ def staff_addresses_problem(addresses: Sequence[str]) -> str | None:
     the address of an active staff account (or there is none)."""
     listed = [address.strip() for address in addresses if address.strip()]
     for address in listed:
-        try:
-            validate_email(address)
-        except ValidationError:
+        if not email_is_valid(address):
             return _("«%(address)s» is not an e-mail address.") % {"address": address}
     staff = active_staff_addresses(listed)
     unknown = [address for address in listed if address.lower() not in staff]
