@@ -236,8 +236,13 @@ LOGIN_URL = "admin:login"
 # Brute-force protection for the staff login. Axes keys attempts by IP; we hand it a keyed hash
 # of the IP shaped as an IPv6 address, so lockouts work and no raw IP is ever stored.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+# Password spraying (one user name from many addresses) is bounded by the user name alone, with
+# a higher limit so that nobody can lock a colleague out from a handful of addresses
+# (inbound.lib.lockout).
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "inbound.lib.lockout.LockoutHandler"
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "inbound.lib.privacy.axes_client_ip"
 AXES_LOCKOUT_TEMPLATE = "inbound/lockout.html"
