@@ -5,7 +5,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
+from inbound.audit import audit_record
 from inbound.lib.admin import ReadOnlyAdmin
 from inbound.lib.pagecache import public_pages_invalidate
 from inbound.models import AccessibilityStatement, AuditEntry, LegalPage
@@ -77,3 +80,63 @@ class AccessibilityStatementAdmin(PublicContentAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # One statement per site.
         return not AccessibilityStatement.objects.exists() and super().has_add_permission(request)
+
+
+# --- Staff credentials: API tokens and two-step devices ------------------------------------
+# The libraries' own admins let an administrator mint a token or a device for someone else (and
+# show its secret). Here they are read and revoked only, audited: a member creates their own on
+# their account pages (inbound.views_account).
+for model in (AuthToken, TOTPDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+class CredentialAdmin(admin.ModelAdmin):
+    """Listed and revoked (deleted), never added or edited here; each revocation audited."""
+
+    audit_action = ""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self._audit(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self._audit(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _audit(self, request: HttpRequest, obj: Any) -> None:
+        audit_record(
+            action=self.audit_action, obj=obj.user, request=request, detail={"by": "admin"}
+        )
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(CredentialAdmin):
+    audit_action = "api_token_revoked"
+    list_display = ("user", "beginning", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "beginning", "created", "expiry")
+    readonly_fields = fields
+
+    @admin.display(description=_("begins with"))
+    def beginning(self, token: AuthToken) -> str:
+        return f"{token.token_key[:8]}…"
+
+
+@admin.register(TOTPDevice)
+class TwoFactorDeviceAdmin(CredentialAdmin):
+    audit_action = "two_factor_device_removed"
+    list_display = ("user", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
