@@ -60,5 +60,5 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return build_bearer_security_scheme_object(  # type: ignore[no-any-return]
-            header_name="Authorization", token_prefix="Token"
+            header_name="Authorization", token_prefix="Token"  # noqa: S106 -- the scheme name
         )
