@@ -11,7 +11,7 @@ from knox.models import AuthToken
 from inbound.audit import audit_record
 from inbound.lib.admin import ReadOnlyAdmin
 from inbound.lib.pagecache import public_pages_invalidate
-from inbound.models import AccessibilityStatement, AuditEntry, LegalPage
+from inbound.models import AccessibilityStatement, ApiToken, AuditEntry, LegalPage, TwoFactorDevice
 
 
 @admin.register(AuditEntry)
@@ -111,32 +111,55 @@ class CredentialAdmin(admin.ModelAdmin):
             self._audit(request, obj)
         super().delete_queryset(request, queryset)
 
+    @admin.display(description=_("staff member"), ordering="user__username")
+    def owner(self, obj: Any) -> str:
+        return str(obj.user.get_username())
+
     def _audit(self, request: HttpRequest, obj: Any) -> None:
         audit_record(
             action=self.audit_action, obj=obj.user, request=request, detail={"by": "admin"}
         )
 
 
-@admin.register(AuthToken)
+@admin.register(ApiToken)
 class ApiTokenAdmin(CredentialAdmin):
     audit_action = "api_token_revoked"
-    list_display = ("user", "beginning", "created", "expiry")
+    list_display = ("owner", "beginning", "created_on", "expires_on")
     list_select_related = ("user",)
     search_fields = ("user__username",)
-    fields = ("user", "beginning", "created", "expiry")
+    fields = list_display
     readonly_fields = fields
 
     @admin.display(description=_("begins with"))
-    def beginning(self, token: AuthToken) -> str:
+    def beginning(self, token: ApiToken) -> str:
         return f"{token.token_key[:8]}…"
 
+    @admin.display(description=_("created"), ordering="created")
+    def created_on(self, token: ApiToken) -> Any:
+        return token.created
 
-@admin.register(TOTPDevice)
+    @admin.display(description=_("expires"), ordering="expiry")
+    def expires_on(self, token: ApiToken) -> Any:
+        return token.expiry
+
+
+@admin.register(TwoFactorDevice)
 class TwoFactorDeviceAdmin(CredentialAdmin):
     audit_action = "two_factor_device_removed"
-    list_display = ("user", "confirmed", "created_at", "last_used_at")
-    list_filter = ("confirmed",)
+    list_display = ("owner", "is_confirmed", "added_on", "last_used_on")
     list_select_related = ("user",)
     search_fields = ("user__username",)
-    fields = ("user", "confirmed", "created_at", "last_used_at")
+    fields = list_display
     readonly_fields = fields
+
+    @admin.display(description=_("in use"), boolean=True, ordering="confirmed")
+    def is_confirmed(self, device: TwoFactorDevice) -> bool:
+        return bool(device.confirmed)
+
+    @admin.display(description=_("added"), ordering="created_at")
+    def added_on(self, device: TwoFactorDevice) -> Any:
+        return device.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used_on(self, device: TwoFactorDevice) -> Any:
+        return device.last_used_at

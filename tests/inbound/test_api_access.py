@@ -77,6 +77,7 @@ def test_staff_create_see_once_use_and_revoke_their_tokens(editor: Any) -> None:
     client = Client()
     client.force_login(editor)
     page = reverse("staff_account:api-tokens")
+    assert f'href="{page}"' in client.get(reverse("admin:index")).content.decode()
     assert "You have no token." in client.get(page.replace("/es/", "/en/")).content.decode()
 
     created = client.post(page, {"create": "1"})

@@ -256,3 +256,19 @@ def test_signing_out_stays_open_to_a_member_who_must_enrol(
     response = client.post("/es/admin/logout/")
     assert response.status_code == 200
     assert not signed_in(client)
+
+
+def test_an_administrator_removes_a_lost_device_and_the_member_enrols_again(
+    client: Client, admin_user: Any, marketer: Any
+) -> None:
+    device = device_for(marketer)
+    client.force_login(admin_user)
+    client.post(ENROL, {"code": totp(device_for(admin_user).bin_key)})  # the admin's own session
+    url = reverse("admin:inbound_twofactordevice_delete", args=[device.pk])
+    assert client.get(reverse("admin:inbound_twofactordevice_changelist")).status_code == 200
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(user=marketer).exists()
+    entry = AuditEntry.objects.get(action="two_factor_device_removed")
+    assert entry.actor == admin_user and entry.object_id == str(marketer.pk)
+    member = Client()
+    assert sign_in(member, marketer).status_code == 302  # the password again, then enrol
