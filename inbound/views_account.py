@@ -149,8 +149,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     created_token = ""
     if request.method == "POST":
-        if "revoke" in request.POST:
-            _token_revoke(request, key=request.POST["revoke"])
+        if "create" not in request.POST:
+            if "revoke" in request.POST:
+                _token_revoke(request, key=request.POST["revoke"])
             return HttpResponseRedirect(reverse("staff_account:api-tokens"))
         created_token = _token_create(request)
     tokens = AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created")

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -87,6 +88,8 @@ def test_a_wrong_code_does_not_sign_in_and_counts_as_a_failure(
     assert "Ese código no es correcto" in response.content.decode()
     entry = AuditEntry.objects.get(action="login_failed")
     assert entry.detail == {"username": marketer.username, "factor": "totp"}
+    # django-axes counted it: wrong codes lead to the same lockout as wrong passwords.
+    assert AccessAttempt.objects.get(username=marketer.username).failures_since_start == 1
 
 
 def test_the_password_alone_does_not_sign_in_an_account_with_a_device(
