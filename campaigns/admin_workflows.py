@@ -28,7 +28,12 @@ from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
 from campaigns.workflow_graph import workflow_problems
 from contacts.services import KIND_STAGES
 from inbound.audit import audit_record
-from inbound.lib.admin import ReadOnlyAdmin
+from inbound.lib.admin import (
+    AuditedAdminMixin,
+    ReadOnlyAdmin,
+    SecretFieldsAdminMixin,
+    form_changes_audited,
+)
 
 # The <datalist> of known interactions (templates/admin/campaigns/workflow/change_form.html):
 # one per page, so the step forms the admin adds in the browser share it.
@@ -103,7 +108,7 @@ class _Fields:
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-class StepInline(_Fields, admin.StackedInline):
+class StepInline(SecretFieldsAdminMixin, _Fields, admin.StackedInline):
     model = WorkflowStep
     formset = StepFormSet
     interaction_fields = ("touchpoint_kind",)
@@ -262,6 +267,24 @@ class WorkflowAdmin(_Fields, admin.ModelAdmin):
             },
         )
 
+        # Where steps send citizens' data: reviewed apart, with the values before and after.
+        for formset in formsets:
+            for step_form in formset.forms:
+                if step_form.instance.pk is None or step_form in formset.deleted_forms:
+                    continue
+                changes = form_changes_audited(
+                    step_form,
+                    fields=("notify_emails", "webhook_url"),
+                    secrets=("webhook_secret",),
+                )
+                if changes:
+                    audit_record(
+                        action="campaigns.step_outbound_changed",
+                        obj=form.instance,
+                        request=request,
+                        detail={"step": step_form.instance.key, "changes": changes},
+                    )
+
     def delete_model(self, request: HttpRequest, obj: Workflow) -> None:
         audit_record(action="campaigns.workflow_deleted", obj=obj, request=request)
         super().delete_model(request, obj)
@@ -299,7 +322,7 @@ class StepRunInline(admin.TabularInline):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ReadOnlyAdmin):
+class EnrollmentAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     """Who is going through which workflow, at which step; written only by the engine."""
 
     list_display = (

@@ -24,11 +24,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models_workflows import StepRun, Workflow, WorkflowAction
 from inbound.lib.leases import lease_claim, relay_sweep
+from inbound.lib.staff import active_staff_addresses
 from inbound.lib.webhooks import WebhookRefused, webhook_post
 
 logger = logging.getLogger(__name__)
@@ -181,7 +180,7 @@ def _staff_email_send(action: WorkflowAction, connection: BaseEmailBackend | Non
     if isinstance(to, str):  # "a@x, b@y" as staff typed it
         to = to.split(",")
     wanted = [str(address).strip() for address in to if str(address).strip()]
-    staff = _active_staff_addresses(wanted)
+    staff = active_staff_addresses(wanted)
     recipients = [address for address in wanted if address.lower() in staff]
     left_out = [address for address in wanted if address.lower() not in staff]
     action.error = (
@@ -198,20 +197,6 @@ def _staff_email_send(action: WorkflowAction, connection: BaseEmailBackend | Non
     return _("E-mailed to %(addresses)s") % {"addresses": ", ".join(recipients)}
 
 
-def _active_staff_addresses(addresses: list[str]) -> set[str]:
-    """The lower-cased `addresses` of active staff accounts."""
-    wanted = {address.lower() for address in addresses}
-    if not wanted:
-        return set()
-    return set(
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .annotate(address=Lower("email"))
-        .filter(address__in=wanted)
-        .values_list("address", flat=True)
-    )
-
-
 def _staff_message(action: WorkflowAction, recipients: list[str]) -> EmailMultiAlternatives:
     run = action.run
     enrollment = run.enrollment
@@ -222,8 +207,9 @@ def _staff_message(action: WorkflowAction, recipients: list[str]) -> EmailMultiA
         context = {
             "workflow_name": workflow.name,
             "step_label": str(run.step) if run.step is not None else "",
-            "contact_name": f"{contact.first_name} {contact.last_name}".strip(),
-            "contact_email": contact.email or "",
+            # Who the contact is stays behind the link: the admin page is audited, a mailbox
+            # is not, so the message names the contact by number only.
+            "contact_id": contact.pk,
             "trigger": _trigger_description(enrollment.context, workflow),
             "url": f"{settings.SITE_URL}{path}",
             "institution": settings.INSTITUTION,

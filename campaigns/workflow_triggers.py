@@ -13,10 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connections, transaction
 from django.db.models import (
     CharField,
@@ -40,6 +37,7 @@ from campaigns.workflows import enrol_contacts
 from contacts.models import Contact, Touchpoint
 from contacts.segments import rules_q, segment_members
 from inbound.lib.errors import DomainError
+from inbound.lib.staff import staff_addresses_problem as staff_addresses_problem_of
 
 logger = logging.getLogger(__name__)
 
@@ -82,23 +80,7 @@ def staff_addresses_problem(addresses: str) -> str | None:
     listed = [a.strip() for a in addresses.split(",") if a.strip()]
     if not listed:
         return _("it needs the addresses of the staff to notify.")
-    for address in listed:
-        try:
-            validate_email(address)
-        except ValidationError:
-            return _("«%(address)s» is not an e-mail address.") % {"address": address}
-    staff = {
-        email.lower()
-        for email in get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .values_list("email", flat=True)
-    }
-    unknown = [a for a in listed if a.lower() not in staff]
-    if unknown:
-        return _("%(addresses)s: not the address of an active staff account.") % {
-            "addresses": ", ".join(unknown)
-        }
-    return None
+    return staff_addresses_problem_of(listed)
 
 
 def segment_baseline(*, workflow: Workflow) -> int:

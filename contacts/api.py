@@ -1,7 +1,10 @@
 """The CRM's staff API: contacts, topics, segments and bulk touchpoints.
 
 Thin views: a serializer checks the shape, a service or selector does the work, and every
-read or change of a citizen's data is written to the audit log.
+read or change of a citizen's data is written to the audit log. Listing contacts (all of them,
+or a segment's members) takes personal data away in bulk, so it needs the export permission,
+as the exports do; without it (Analysts) the counts answer: `contacts/count/` and
+`segments/<id>/count/`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -23,6 +26,7 @@ from contacts.models import Contact, Segment, Topic, Touchpoint
 from contacts.segments import segment_count, segment_members
 from contacts.serializers import (
     MAX_TOUCHPOINTS_PER_REQUEST,
+    ContactCountsSerializer,
     ContactSerializer,
     ContactWriteSerializer,
     SegmentCountSerializer,
@@ -93,6 +97,25 @@ class ContactViewSet(
         audit_record(action="contacts_listed", actor=request.user, request=request._request,
                      detail={"contact_ids": ids, "via": "api"})
         return response
+
+    @extend_schema(responses=ContactCountsSerializer)
+    @action(detail=False, methods=["get"])
+    def count(self, request: Request) -> Response:
+        """How many contacts there are, by lifecycle stage, e-mail status and language: figures
+        with no one in them, for anyone who may view contacts."""
+        contacts = Contact.objects.filter(anonymised_at__isnull=True)
+
+        def by(field: str) -> dict[str, int]:
+            rows = contacts.order_by().values_list(field).annotate(n=Count("id"))
+            return {str(value or ""): n for value, n in rows}
+
+        data = {
+            "count": contacts.count(),
+            "by_lifecycle": by("lifecycle"),
+            "by_email_status": by("email_status"),
+            "by_language": by("language"),
+        }
+        return Response(ContactCountsSerializer(data).data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         contact = self.get_object()

@@ -64,6 +64,13 @@ class SegmentCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class ContactCountsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Contacts that are not erased.")
+    by_lifecycle = serializers.DictField(child=serializers.IntegerField())
+    by_email_status = serializers.DictField(child=serializers.IntegerField())
+    by_language = serializers.DictField(child=serializers.IntegerField())
+
+
 class TouchpointInSerializer(serializers.Serializer):
     kind = serializers.CharField(max_length=40)
     stage = serializers.ChoiceField(choices=Touchpoint.Stage.choices, required=False)

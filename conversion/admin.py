@@ -24,7 +24,12 @@ from conversion.models import Form, FormField, SideEffect, Submission, Submissio
 from conversion.outbox import effect_retry_now
 from conversion.services import form_version_bump
 from inbound.audit import audit_record
-from inbound.lib.admin import ReadOnlyAdmin
+from inbound.lib.admin import (
+    AuditedAdminMixin,
+    ReadOnlyAdmin,
+    SecretFieldsAdminMixin,
+    form_changes_audited,
+)
 
 
 class FormFieldInline(TranslationStackedInline):
@@ -43,7 +48,7 @@ class FormFieldInline(TranslationStackedInline):
 
 
 @admin.register(Form)
-class FormAdmin(ConversionRateColumn, TranslationAdmin):
+class FormAdmin(SecretFieldsAdminMixin, ConversionRateColumn, TranslationAdmin):
     list_display = (
         "name",
         "status",
@@ -117,6 +122,17 @@ class FormAdmin(ConversionRateColumn, TranslationAdmin):
             request=request,
             detail={"status": obj.status},
         )
+        # Where the form sends citizens' data: reviewed apart, with the values before and after.
+        changes = form_changes_audited(
+            form, fields=("notify_emails", "webhook_url"), secrets=("webhook_secret",)
+        )
+        if changes:
+            audit_record(
+                action="conversion.form_outbound_changed",
+                obj=obj,
+                request=request,
+                detail={"changes": changes},
+            )
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: list[BaseInlineFormSet], change: bool
@@ -156,7 +172,7 @@ class SideEffectInline(admin.TabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdmin):
+class SubmissionAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "form",

@@ -190,6 +190,9 @@ class _PublicFormView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    # Limited per hashed address with the form page's own budget (in the views), not by the
+    # staff API's throttle.
+    throttle_classes: list[Any] = []
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     language: str

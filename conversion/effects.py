@@ -19,6 +19,7 @@ from contacts.models import ConsentRecord
 from contacts.selectors import contact_by_email, may_email
 from conversion.models import FormField, SideEffect, Submission
 from inbound.lib.mailing import MessageTemplate, send_prepared
+from inbound.lib.staff import active_staff_addresses
 from inbound.lib.webhooks import webhook_post
 
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -141,22 +142,29 @@ def submission_rows(submission: Submission) -> list[tuple[str, str]]:
 def staff_notification_send(
     submission: Submission, *, connection: BaseEmailBackend | None = None
 ) -> None:
-    """Tell the form's staff addresses about a submission (in the site's main language)."""
+    """Tell the form's staff addresses about a submission (in the site's main language).
+
+    The message says that a submission arrived and links to its admin page; what the citizen
+    wrote is read there, where each look is audited, never copied into mailboxes. Only the
+    listed addresses that are active staff accounts now receive it.
+    """
     form = submission.form
+    staff = active_staff_addresses(form.notify_email_list)
+    recipients = [address for address in form.notify_email_list if address.lower() in staff]
+    if not recipients:
+        raise NotSendable("none of the form's notification addresses is an active staff account")
     with translation.override(settings.LANGUAGE_CODE):
         path = reverse("admin:conversion_submission_change", args=[submission.pk])
         context = {
             "form_name": form.name,
             "submission": submission,
-            "rows": submission_rows(submission),
-            "utm": submission.utm,
             "url": f"{settings.SITE_URL}{path}",
             "institution": settings.INSTITUTION,
         }
         message = EmailMultiAlternatives(
             subject=_("New submission: %(form)s") % {"form": form.name},
             body=render_to_string("conversion/email/staff_notification.txt", context),
-            to=form.notify_email_list,
+            to=recipients,
         )
         message.attach_alternative(
             render_to_string("conversion/email/staff_notification.html", context), "text/html"

@@ -26,6 +26,7 @@ from contacts.models import ConsentRecord, Contact, private_storage
 from content.models import Publishable, slug_constraints
 from content.richtext import BODY_EXTENSIONS, rich_text_clean
 from content.validators import validate_image
+from inbound.lib.staff import email_is_valid, staff_addresses_problem
 from inbound.lib.webhooks import webhook_fields_errors
 
 # Internal path such as "/es/gracias/"; rejects "//host", schemes and backslashes that browsers
@@ -196,7 +197,14 @@ class Form(models.Model):
     def clean(self) -> None:
         # SSRF: a URL that reaches the server's own network is refused when it is typed.
         errors = webhook_fields_errors(self.webhook_url, self.webhook_secret)
-        if self.webhook_url and errors:
+        if not self.webhook_url:
+            errors = {}
+        # News of citizens' submissions goes to staff accounts only, never outside. (An address
+        # that is not one at all is already refused by the field's own validator.)
+        addresses = [address for address in self.notify_email_list if email_is_valid(address)]
+        if problem := staff_addresses_problem(addresses):
+            errors["notify_emails"] = problem
+        if errors:
             raise ValidationError(errors)
 
 

@@ -204,6 +204,18 @@ def submission_list(request: HttpRequest) -> HttpResponse:
         return render(request, "conversion/staff/submissions.html", context, status=400)
     paginator = Paginator(submissions_filtered(filters), PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
+    # The list shows citizens' addresses: who looked, for what (the search as typed), is kept.
+    audit_record(
+        action="submission_list_viewed",
+        request=request,
+        detail={
+            "via": "staff",
+            "ids": [submission.pk for submission in page],
+            "search": str(filters.get("q") or "")[:SEARCH_MAX],
+            "filters": _filters_audited({k: v for k, v in filters.items() if k != "q"}),
+            "page": page.number,
+        },
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context.update(page=page, filter_query=query.urlencode(), show_list=True)

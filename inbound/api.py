@@ -1,9 +1,13 @@
-"""API wiring shared by every app: the exception handler and the staff "me" endpoint."""
+"""API wiring shared by every app: the exception handler and the staff "me" endpoint. (Who
+may call the staff API, and how often: `inbound.lib.api_access`.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -42,3 +46,19 @@ class MeView(APIView):
             "roles": sorted(role.value for role in user_roles(user)),
         }
         return Response(MeSerializer(data).data)
+
+
+
+# How the schema at /api/schema/ describes the staff API's authentication (inbound.lib.api_access).
+class StaffSessionScheme(SessionScheme):
+    target_class = "inbound.lib.api_access.StaffSessionAuthentication"
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "inbound.lib.api_access.StaffTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(  # type: ignore[no-any-return]
+            header_name="Authorization", token_prefix="Token"  # noqa: S106 -- the scheme name
+        )

@@ -61,7 +61,10 @@ def _on_login_failed(
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()
-    audit_record(action="login_failed", obj=user, request=request, detail={"username": username})
+    detail = {"username": username}
+    if credentials.get("factor"):  # the password was right, the second factor was not
+        detail["factor"] = str(credentials["factor"])
+    audit_record(action="login_failed", obj=user, request=request, detail=detail)
 
 
 def _on_locked_out(sender: Any, request: HttpRequest, username: str, **kwargs: Any) -> None:

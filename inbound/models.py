@@ -8,6 +8,8 @@ import nh3
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 
 class AppendOnlyError(Exception):
@@ -211,3 +213,23 @@ class VisitorSalt(models.Model):
 
     def __str__(self) -> str:
         return self.day.isoformat()  # never the salt itself
+
+
+class ApiToken(AuthToken):
+    """A staff member's API token (django-rest-knox's model), listed and revoked in the admin
+    under the platform's name; members create their own (inbound.views_account)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+
+class TwoFactorDevice(TOTPDevice):
+    """A staff member's authenticator app (django-otp's TOTP device), listed and removed in the
+    admin (a lost phone); members enrol their own (inbound.views_account)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("two-step verification device")
+        verbose_name_plural = _("two-step verification devices")

@@ -50,5 +50,7 @@ for model, why in (
     ("inbound.AccessibilityStatement", "the institution's accessibility statement"),
     ("inbound.WorkerHeartbeat", "worker liveness"),
     ("inbound.VisitorSalt", "random daily salts of visitor keys, deleted after two days"),
+    ("inbound.ApiToken", "staff's API tokens (hashed), deleted with the account"),
+    ("inbound.TwoFactorDevice", "staff's authenticator secrets, deleted with the account"),
 ):
     exempt_model(model, why=why)

@@ -8,6 +8,8 @@ broker under var/, and keys generated once into var/. docs/operations.md lists e
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -88,13 +90,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: hashed at rest, with an expiry (inbound.api.StaffTokenAuthentication)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "corsheaders",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # staff two-step sign-in (inbound.twofactor)
     "django_prose_editor",
     "inbound",
     "contacts",
@@ -123,6 +127,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session verified by a second factor; then staff pages ask for one where needed.
+    "django_otp.middleware.OTPMiddleware",
+    "inbound.twofactor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks, so it sees the outcome of every login.
@@ -257,11 +264,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# Two-step sign-in (TOTP, inbound.twofactor): required for Administrators and Marketers when on.
+# On by default in production; off in development, and in tests unless a test turns it on.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = INSTITUTION["name"]  # how the account is named in the authenticator app
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no TOTP secret or QR code in the admin
+
 # Brute-force protection for the staff login. Axes keys attempts by IP; we hand it a keyed hash
 # of the IP shaped as an IPv6 address, so lockouts work and no raw IP is ever stored.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+# Password spraying (one user name from many addresses) is bounded by the user name alone, with
+# a higher limit so that nobody can lock a colleague out from a handful of addresses
+# (inbound.lib.lockout).
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "inbound.lib.lockout.LockoutHandler"
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "inbound.lib.privacy.axes_client_ip"
 AXES_LOCKOUT_TEMPLATE = "inbound/lockout.html"
@@ -468,18 +486,36 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- API -------------------------------------------------------------------------------------
+# Staff API tokens (django-rest-knox, inbound.lib.api_access): created on
+# /es/staff/account/api-tokens/, shown once, stored only as a SHA-512 digest, and refused after
+# this many days.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 5, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": False,  # an expiry is a date staff can plan for, not a moving target
+    "AUTH_HEADER_PREFIX": "Token",  # the header clients of the old tokens already send
+}
+# Requests per staff member (or, before sign-in, per hashed address) on every staff endpoint.
+API_STAFF_RATE = env_str("API_STAFF_RATE", "300/min")
+if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", API_STAFF_RATE):
+    raise ImproperlyConfigured(
+        "API_STAFF_RATE must read like 300/min (a number, then /s, /min, /hour or /day)."
+    )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "inbound.lib.api_access.StaffSessionAuthentication",
+        "inbound.lib.api_access.StaffTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "inbound.api.exception_handler",
-    # Public endpoints need no account, so they are limited per client (content.api).
-    "DEFAULT_THROTTLE_RATES": {"content_public": "120/min"},
+    # Every staff endpoint is limited per staff member; public endpoints set their own limits
+    # per client (content.api; the form API has the form page's limit, conversion.api).
+    "DEFAULT_THROTTLE_CLASSES": ["inbound.lib.api_access.StaffRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"content_public": "120/min", "staff": API_STAFF_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Inbound API",

@@ -9,10 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from inbound import api, views
+from inbound.twofactor import StaffLoginForm
 
 admin.site.site_header = settings.INSTITUTION["name"]
 admin.site.site_title = settings.INSTITUTION["name"]
 admin.site.index_title = _("Citizen engagement")
+# Password and, for accounts with an authenticator app, its code, in one form (inbound.twofactor).
+admin.site.login_form = StaffLoginForm
 
 api_v1 = [
     path("me/", api.MeView.as_view(), name="me"),
@@ -39,6 +42,7 @@ urlpatterns += i18n_patterns(
     path(_("privacy/"), views.privacy_policy, name="privacy"),
     path(_("legal-notice/"), views.legal_notice, name="legal-notice"),
     path("admin/", admin.site.urls),
+    path("staff/account/", include("inbound.urls_account")),
     path("staff/contacts/imports/", include("contacts.urls_imports")),
     path("staff/personas/", include("contacts.urls_personas")),
     path("staff/contacts/", include("contacts.urls_segments")),

@@ -54,6 +54,13 @@ def _default_language() -> Any:
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _two_factor_off(settings: Any) -> None:
+    """Two-step sign-in is off in tests unless a test turns it on (STAFF_2FA_REQUIRED defaults
+    to on whenever DEBUG is off)."""
+    settings.STAFF_2FA_REQUIRED = False
+
+
 def _staff(role: Role, username: str) -> Any:
     return StaffFactory(username=username, roles=[role])
 

@@ -19,6 +19,7 @@ from contacts.models import ConsentRecord, Contact, ContactProperty, Subscriptio
 from contacts.selectors import contact_timeline
 from contacts.views_imports import contacts_export_csv, contacts_export_xlsx
 from inbound.audit import audit_record
+from inbound.lib.admin import AuditedAdminMixin
 from inbound.lib.pagecache import public_pages_invalidate
 
 TIMELINE_PAGE_SIZE = 25
@@ -77,7 +78,7 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("email", "first_name", "last_name", "lifecycle", "email_status", "district",
                     "persona", "created_at")
     list_filter = ("lifecycle", "email_status", "language", "source", "persona")
@@ -110,8 +111,7 @@ class ContactAdmin(admin.ModelAdmin):
         contact = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if contact is not None and request.method == "GET":
-            # Every staff look at a citizen's data is on the record.
-            audit_record(action="contact_viewed", obj=contact, request=request)
+            # The look itself is audited by AuditedAdminMixin, once the page is shown.
             page = Paginator(contact_timeline(contact=contact), TIMELINE_PAGE_SIZE).get_page(
                 request.GET.get("timeline"))
             extra_context["timeline"] = page

@@ -10,11 +10,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import ImportJob
+from inbound.lib.admin import AuditedAdminMixin
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Imports are read here; they are made through the import pages ("Add" leads there)."""
+
+    audit_view_action = "import_viewed"
+    audit_list_action = "import_list_viewed"
 
     list_display = ("original_name", "status", "progress", "created_count", "updated_count",
                     "error_count", "created_by", "created_at", "progress_page")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, include, path
-from django.utils import translation
-from rest_framework.authtoken.models import Token
+from django.utils import timezone, translation
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from contacts.models import Contact, ContactProperty, Segment, Touchpoint, postal_code_validator
@@ -71,7 +71,12 @@ def test_marketer_lists_contacts_and_the_read_is_audited(marketer: Any, ana: Con
     assert entry.detail["contact_ids"] == [ana.pk]
 
 
-def test_analyst_reads_one_contact_but_cannot_list_them(analyst: Any, ana: Contact) -> None:
+def test_analyst_cannot_list_contacts_but_reads_one_audited(analyst: Any, ana: Contact) -> None:
+    response = api(analyst).get("/api/v1/contacts/")
+    assert response.status_code == 403
+    assert "ana@correo.example" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="contacts_listed").exists()
+
     response = api(analyst).get(f"/api/v1/contacts/{ana.pk}/")
     assert response.json()["district"] == "Centro"
     assert AuditEntry.objects.filter(action="contact_viewed", object_id=str(ana.pk)).exists()
@@ -80,6 +85,23 @@ def test_analyst_reads_one_contact_but_cannot_list_them(analyst: Any, ana: Conta
     assert response.status_code == 403
     assert "ana@correo.example" not in response.content.decode()
     assert not AuditEntry.objects.filter(action="contacts_listed").exists()
+
+
+def test_analyst_gets_the_counts_of_contacts_without_anyone_in_them(
+    analyst: Any, ana: Contact
+) -> None:
+    ContactFactory(email="luis@correo.example", language="en")
+    ContactFactory(email="borrada@correo.example", anonymised_at=timezone.now())
+
+    response = api(analyst).get("/api/v1/contacts/count/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert body["by_language"] == {"es": 1, "en": 1}
+    assert sum(body["by_lifecycle"].values()) == 2
+    assert "correo.example" not in response.content.decode()
+    assert api().get("/api/v1/contacts/count/").status_code in {401, 403}
 
 
 def test_analyst_cannot_write_contacts(analyst: Any, ana: Contact) -> None:
@@ -101,9 +123,9 @@ def test_editor_cannot_read_contacts_but_lists_topics(editor: Any, ana: Contact)
 
 def test_marketer_creates_a_contact_with_a_token(marketer: Any) -> None:
     ContactProperty.objects.create(key="score", label="Score", type="number")
-    token = Token.objects.create(user=marketer)
+    _instance, token = AuthToken.objects.create(user=marketer)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.post("/api/v1/contacts/", {
         "email": "Nuevo@Correo.example", "first_name": "Nuevo", "postal_code": "28001",
         "properties": {"score": "7,5"}, "tags": ["prensa"],
@@ -170,6 +192,15 @@ def test_segments_list_retrieve_and_count(analyst: Any, centro: Segment) -> None
     assert [s["name"] for s in client.get("/api/v1/segments/").json()["results"]] == ["Centro"]
     assert client.get(f"/api/v1/segments/{centro.pk}/").json()["rules"] == centro.rules
     assert client.get(f"/api/v1/segments/{centro.pk}/count/").json() == {"count": 2}
+
+
+def test_analyst_gets_a_segments_count_but_not_its_members(
+    analyst: Any, centro: Segment
+) -> None:
+    assert api(analyst).get(f"/api/v1/segments/{centro.pk}/count/").json() == {"count": 2}
+    response = api(analyst).get(f"/api/v1/segments/{centro.pk}/members/")
+    assert response.status_code == 403
+    assert not AuditEntry.objects.filter(action="segment_members_viewed").exists()
 
 
 def test_segment_members_are_paginated_and_audited(marketer: Any, centro: Segment) -> None:
@@ -267,7 +298,8 @@ def test_the_api_is_in_the_openapi_schema(admin_user: Any) -> None:
     response = client.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for expected in ("/api/v1/contacts/", "/api/v1/contacts/{id}/", "/api/v1/topics/",
+    for expected in ("/api/v1/contacts/", "/api/v1/contacts/{id}/", "/api/v1/contacts/count/",
+                     "/api/v1/topics/",
                      "/api/v1/segments/{id}/count/", "/api/v1/segments/{id}/members/",
                      "/api/v1/touchpoints/"):
         assert expected in paths

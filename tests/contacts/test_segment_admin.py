@@ -146,6 +146,16 @@ def test_snapshot_action_and_last_snapshot_column(
     assert '<td class="field-last_snapshot_size">2</td>' in response.content.decode()
 
 
+def test_analyst_cannot_take_a_snapshot(client: Client, analyst: Any, centro: Segment) -> None:
+    client.force_login(analyst)
+    changelist = reverse("admin:contacts_segment_changelist")
+    assert "take_snapshot" not in client.get(changelist).content.decode()
+    response = client.post(changelist, {"action": "take_snapshot",
+                                        "_selected_action": [centro.pk]}, follow=True)
+    assert "Snapshot taken" not in response.content.decode()
+    assert not SegmentSnapshot.objects.exists()
+
+
 def test_analyst_sees_the_segment_read_only(client: Client, analyst: Any, centro: Segment) -> None:
     client.force_login(analyst)
     response = client.get(change_url(centro))

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 from drf_spectacular.validation import validate_schema
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from content.models import Article, Status, Video
@@ -308,7 +308,7 @@ def test_editor_lists_articles_in_every_status_with_a_token(editor: Any) -> None
     ArticleFactory(status=Status.IN_REVIEW, title_es="En revisión")
     ArticleFactory(**live(title_es="Publicado"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=editor)[1]}")
 
     rows = client.get(STAFF).json()["results"]
 

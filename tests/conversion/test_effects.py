@@ -30,6 +30,7 @@ from conversion.services import optin_read, submission_create
 from conversion.tasks import effects_sweep
 from tests.contacts.factories import TopicFactory
 from tests.conversion.factories import newsletter_form
+from tests.factories import StaffFactory
 from tests.smtp import SmtpSink
 
 SECRET = "un-secreto-compartido"
@@ -112,20 +113,41 @@ def test_the_optin_email_is_sent_in_the_citizen_language_with_a_working_link(
 
 
 @pytest.mark.django_db
-def test_staff_are_notified_with_the_values_and_a_link_to_the_admin() -> None:
+def test_staff_are_notified_with_a_link_to_the_audited_admin_page_and_no_personal_data() -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
+    StaffFactory(username="movilidad", email="movilidad@villaclara.example")
     form = newsletter_form(
         notify_emails="prensa@villaclara.example, movilidad@villaclara.example", double_opt_in=False
     )
-    submission = submit(form, email="ana@correo.example", nombre="Ana", utm_source="boletin")
+    submission = submit(form, email="ana@correo.example", nombre="Anabel", utm_source="boletin")
 
     effects_process(submission.pk)
 
     message = mail.outbox[0]
     assert message.to == ["prensa@villaclara.example", "movilidad@villaclara.example"]
     assert form.name in message.subject
-    assert "ana@correo.example" in message.body and "Ana" in message.body
-    assert "utm_source=boletin" in message.body
-    assert f"/admin/conversion/submission/{submission.pk}/" in message.body
+    html = str(message.alternatives[0][0])
+    url = f"{settings.SITE_URL}/es/admin/conversion/submission/{submission.pk}/change/"
+    for text in (message.body, html):
+        assert url in text
+        assert "ana@correo.example" not in text and "Anabel" not in text
+        assert "boletin" not in text
+
+
+@pytest.mark.django_db
+def test_staff_notifications_go_to_active_staff_accounts_only() -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
+    StaffFactory(username="antigua", email="antigua@villaclara.example", is_active=False)
+    form = newsletter_form(
+        notify_emails="antigua@villaclara.example, prensa@villaclara.example, otro@fuera.example",
+        double_opt_in=False,
+    )
+    submission = submit(form, email="ana@correo.example")
+
+    effects_process(submission.pk)
+
+    [message] = mail.outbox
+    assert message.to == ["prensa@villaclara.example"]
 
 
 @pytest.mark.django_db
@@ -187,6 +209,7 @@ def test_a_redirecting_webhook_counts_as_a_failure(receiver: Receiver) -> None:
 def test_the_sweeper_sends_what_a_broker_outage_left_pending(
     broker_down: None, django_capture_on_commit_callbacks: Any, receiver: Receiver
 ) -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
     form = newsletter_form(
         notify_emails="prensa@villaclara.example", webhook_url=receiver.url, webhook_secret=SECRET
     )

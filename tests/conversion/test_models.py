@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import translation
 
 from contacts.models import ConsentRecord
 from conversion.models import Form, FormField
 from tests.conversion.factories import FormFactory, FormFieldFactory
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +29,30 @@ def test_an_internal_redirect_path_is_accepted() -> None:
 
 
 def test_staff_notification_addresses_are_checked_one_by_one() -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
+    StaffFactory(username="movilidad", email="Movilidad@villaclara.example")
     form = FormFactory.build(notify_emails="prensa@villaclara.example,\nno-es-un-correo")
     with pytest.raises(ValidationError) as error:
         form.full_clean()
-    assert "no-es-un-correo" in str(error.value.message_dict["notify_emails"])
+    [message] = error.value.message_dict["notify_emails"]
+    assert "no-es-un-correo" in message
     form.notify_emails = "prensa@villaclara.example;\n movilidad@villaclara.example "
     form.full_clean()
     assert form.notify_email_list == ["prensa@villaclara.example", "movilidad@villaclara.example"]
+
+
+def test_staff_notifications_may_only_go_to_active_staff_accounts() -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
+    StaffFactory(username="antigua", email="antigua@villaclara.example", is_active=False)
+    form = FormFactory.build(
+        notify_emails="prensa@villaclara.example\nantigua@villaclara.example, vecina@correo.example"
+    )
+    with translation.override("es"), pytest.raises(ValidationError) as error:
+        form.full_clean()
+    assert error.value.message_dict["notify_emails"] == [
+        "antigua@villaclara.example, vecina@correo.example: no es la dirección de una cuenta "
+        "activa del personal."
+    ]
 
 
 def test_a_webhook_needs_a_secret() -> None:

@@ -28,6 +28,7 @@ from conversion.services import (
 )
 from tests.contacts.factories import ContactFactory, TopicFactory
 from tests.conversion.factories import newsletter_form
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -308,6 +309,7 @@ def test_a_concurrent_twin_insert_returns_the_first_and_writes_nothing(
 def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_the_outbox(
     broker_down: None, django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    StaffFactory(username="prensa", email="prensa@villaclara.example")
     form = newsletter_form(notify_emails="prensa@villaclara.example")
     with django_capture_on_commit_callbacks(execute=True):
         submission, created = submit(form, email="ana@correo.example", boletin=True)

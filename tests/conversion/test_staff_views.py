@@ -59,6 +59,20 @@ def test_the_list_filters_by_form_and_searches_any_value(marketer: Any) -> None:
     assert "1 submission" in by_form
 
 
+def test_the_list_shown_is_audited_with_the_search_typed(analyst: Any) -> None:
+    housing = newsletter_form(name="Vivienda")
+    shown = submit(housing, "luis@example.com", nombre="Zoraida")
+    submit(housing, "ana@example.com", nombre="Ana")
+
+    logged_in(analyst).get(LIST, {"q": "zorai", "form": housing.pk})
+
+    entry = AuditEntry.objects.get(action="submission_list_viewed")
+    assert entry.actor == analyst
+    assert entry.detail["ids"] == [shown.pk]
+    assert entry.detail["search"] == "zorai"
+    assert entry.detail["filters"] == {"form": str(housing.pk)}
+
+
 def test_bad_filters_answer_400_with_the_error(marketer: Any) -> None:
     response = logged_in(marketer).get(LIST, {"since": "2025-02-02", "until": "2025-01-01"})
 

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/es/admin/login/"
 
 
-def login(client: Client, username: str, password: str) -> Any:
+def login(client: Client, username: str, password: str, address: str = "203.0.113.9") -> Any:
     return client.post(
         LOGIN,
         {"username": username, "password": password, "next": "/es/admin/"},
-        REMOTE_ADDR="203.0.113.9",
+        REMOTE_ADDR=address,
     )
 
 
@@ -59,6 +59,42 @@ def test_repeated_failures_lock_the_login_in_spanish_and_store_no_raw_ip(
     stored = {a.ip_address for a in AccessAttempt.objects.all()}
     assert "203.0.113.9" not in stored
     assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("2001:10::/28") for ip in stored)
+
+
+def test_password_spraying_from_many_addresses_locks_the_user_name(
+    client: Client, marketer: Any, settings: Any
+) -> None:
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT
+    assert limit > settings.AXES_FAILURE_LIMIT  # a colleague is not locked out from 5 places
+    for n in range(limit - 1):
+        response = login(Client(), marketer.username, f"guess-{n}", address=f"198.51.100.{n + 1}")
+        assert response.status_code == 200  # no address ever reaches its own limit
+    last = login(Client(), marketer.username, "guess-last", address="198.51.100.250")
+    assert last.status_code == 429  # the user name's limit is reached
+
+    # Even the right password, from an address never seen, now waits out the cool-off.
+    response = login(client, marketer.username, STAFF_PASSWORD, address="192.0.2.200")
+    assert response.status_code == 429
+    assert "Demasiados intentos fallidos" in response.content.decode()
+    assert not client.session.get("_auth_user_id")
+    assert AuditEntry.objects.filter(
+        action="login_locked_out", detail__username=marketer.username
+    ).exists()
+    # Other accounts are untouched by it.
+    assert login(Client(), "andres", STAFF_PASSWORD, address="192.0.2.201").status_code in {
+        200,
+        302,
+    }
+
+
+def test_fewer_spread_failures_than_the_user_name_limit_lock_nobody_out(
+    client: Client, marketer: Any, settings: Any
+) -> None:
+    for n in range(settings.AXES_USERNAME_FAILURE_LIMIT - 1):
+        login(Client(), marketer.username, f"guess-{n}", address=f"198.51.100.{n + 1}")
+    response = login(client, marketer.username, STAFF_PASSWORD, address="192.0.2.200")
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(marketer.pk)
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(admin_user: Any) -> None:

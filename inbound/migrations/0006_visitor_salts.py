@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbound', '0003_roles'),
+        ('inbound', '0005_credentials_in_the_admin'),
     ]
 
     operations = [
