@@ -87,7 +87,6 @@ EXPECTED: dict[str, Rule] = {
     # An address the admin does not know: 404 for staff, the login page for anyone else.
     "admin/(?P<url>.*)$": page(NOBODY, refused_as=frozenset({"404"})),
     **app_index("auth", ADMINS),
-    **app_index("authtoken", ADMINS),
     **app_index("axes", ADMINS),
     **app_index("inbound", CONTENT),
     **app_index("contacts", STAFF),  # Editors see the topics only
@@ -98,7 +97,11 @@ EXPECTED: dict[str, Rule] = {
     **owned("auth.group", view=ADMINS, write=ADMINS),
     **owned("auth.user", view=ADMINS, write=ADMINS),
     "admin:auth_user_password_change": form(ADMINS, ADMINS, of=get_user_model()),
-    **owned("authtoken.tokenproxy", view=ADMINS, write=ADMINS),
+    # Staff credentials: listed, revoked or removed by Administrators; never created for another.
+    **admin_model("inbound.apitoken", view=ADMINS, add=NOBODY, change=ADMINS, delete=ADMINS),
+    **admin_model(
+        "inbound.twofactordevice", view=ADMINS, add=NOBODY, change=ADMINS, delete=ADMINS
+    ),
     **admin_model("axes.accessattempt", view=ADMINS, add=NOBODY, change=ADMINS, delete=ADMINS),
     **admin_model("axes.accesslog", view=ADMINS, add=NOBODY, change=ADMINS, delete=ADMINS),
     **admin_model(
@@ -186,6 +189,10 @@ EXPECTED: dict[str, Rule] = {
     "workflows_staff:enrollment_remove": action(CRM, of=Enrollment),
     # --- API ------------------------------------------------------------------------------
     "api:me": page(STAFF),
+    # Each member's own two-step device and API tokens.
+    "staff_account:two-factor": form(STAFF, STAFF),
+    "staff_account:api-tokens": form(STAFF, STAFF),
+    "contacts_api:contact-count": page(CRM_READ),
     "contacts_api:touchpoints": action(CRM),
     # Listing contacts or a segment's members takes personal data away: the export permission.
     "contacts_api:contact-list": form(CRM, CRM),
@@ -220,6 +227,8 @@ ACTIONS: dict[str, frozenset[Who]] = {
     **actions("axes.accesslog", ADMINS, "delete_selected"),
     **actions("axes.accessfailurelog", ADMINS, "delete_selected"),
     **actions("inbound.legalpage", ADMINS, "delete_selected"),
+    **actions("inbound.apitoken", ADMINS, "delete_selected"),
+    **actions("inbound.twofactordevice", ADMINS, "delete_selected"),
     **actions("inbound.accessibilitystatement", ADMINS, "delete_selected"),
     # Exports and data downloads take personal data away: never Analysts.
     **actions("contacts.contact", CRM, "delete_selected", "contacts_merge", "contacts_add_to_list"),

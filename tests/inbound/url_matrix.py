@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Model
@@ -262,10 +263,19 @@ def world_build(*, marketer: Any, editor: Any) -> None:
     now = timezone.now()
     if apps.is_installed("rest_framework.authtoken"):
         Token.objects.create(user=marketer)
+    if apps.is_installed("knox"):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from knox.models import AuthToken
+
+        # Someone the matrix does not sign in as: a device would ask the signed-in for its code.
+        owner = get_user_model().objects.create(username="credentials-owner", is_staff=True)
+        AuthToken.objects.create(user=owner)
+        TOTPDevice.objects.create(user=owner, name="móvil", confirmed=True)
     attempt = {
         "user_agent": "Firefox",
         "ip_address": "2001:10::1",
-        "username": marketer.username,
+        # Nobody the matrix signs in as: a sign-in resets its own name's attempts.
+        "username": "someone-else",
         "http_accept": "text/html",
         "path_info": "/es/admin/login/",
     }
