@@ -9,7 +9,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_model, register
+from inbound.lib.personal_data import (
+    Erase,
+    Holder,
+    Identity,
+    Retention,
+    exempt_field,
+    exempt_model,
+    register,
+)
 
 
 def _deliveries_cancel(rows: QuerySet[Any], identity: Identity) -> None:
@@ -90,8 +98,7 @@ register(
         cancel=_deliveries_cancel,
         export="deliveries",
         exporter=_deliveries_export,
-        retention="deliveries",
-        retention_field="next_attempt_at",
+        retention=(Retention("deliveries", "next_attempt_at"),),
         note="Rows stay for campaign reports; pending ones are skipped, never sent after "
         "erasure; SMTP errors quoting the address are scrubbed.",
     ),
@@ -104,9 +111,7 @@ register(
         cancel=_enrollments_cancel,
         export="workflows",
         exporter=_enrollments_export,
-        retention="workflow_runs",
-        retention_field="enrolled_at",
-        retention_filter={"finished_at__isnull": False},
+        retention=(Retention("workflow_runs", "finished_at", {"finished_at__isnull": False}),),
     ),
     Holder(
         model="campaigns.StepRun",

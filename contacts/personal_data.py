@@ -7,7 +7,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_model, register
+from inbound.lib.personal_data import (
+    Erase,
+    Holder,
+    Identity,
+    Retention,
+    exempt_field,
+    exempt_model,
+    register,
+)
 
 
 def _contact_export(rows: QuerySet[Any]) -> list[dict[str, Any]]:
@@ -148,8 +156,11 @@ register(
         redact=_touchpoints_unlink,
         export="touchpoints",
         exporter=_touchpoints_export,
-        retention="touchpoints",
-        retention_field="occurred_at",
+        retention=(
+            # Searches typed on the site are kept a shorter time than other interactions.
+            Retention("search_queries", "occurred_at", {"kind": "search"}),
+            Retention("touchpoints", "occurred_at"),
+        ),
     ),
     Holder(
         model="contacts.SegmentMember",
@@ -179,7 +190,7 @@ register(
         fields=("file", "errors"),
         erase=Erase.KEEP,
         redact=_import_rows_redact,
-        retention="imports",
+        retention=(Retention("imports", action=Erase.REDACT),),
         note="Staff's import reports: the rows that quote the person are scrubbed.",
     ),
 )

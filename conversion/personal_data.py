@@ -9,7 +9,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbound.lib import personal_data
-from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_model, register
+from inbound.lib.personal_data import (
+    Erase,
+    Holder,
+    Identity,
+    Retention,
+    exempt_field,
+    exempt_model,
+    register,
+)
 
 
 def _submissions(identity: Identity) -> QuerySet[Any]:
@@ -92,7 +100,20 @@ register(
         erase=Erase.REDACT,
         export="submissions",
         exporter=_submissions_export,
-        retention="submissions",
+        retention=(
+            # An opt-in never confirmed: the address and answers of someone who did not
+            # (or could not) say yes are kept only a short while.
+            Retention(
+                "unconfirmed_submissions",
+                filter={
+                    "email_hash__gt": "",
+                    "optin_confirmed_at__isnull": True,
+                    "contact__isnull": True,
+                },
+                action=Erase.REDACT,
+            ),
+            Retention("submissions", action=Erase.REDACT),
+        ),
         note="The row stays (form, date, campaign) so conversion figures still add up.",
     ),
     Holder(
@@ -102,8 +123,7 @@ register(
         erase=Erase.DELETE,
         export="files",
         export_fields=("submission_id", "key", "size", "content_type"),
-        retention="submissions",
-        retention_field="submission__created_at",
+        retention=(Retention("submissions", "submission__created_at"),),
     ),
     Holder(
         model="conversion.SideEffect",

@@ -185,6 +185,22 @@ PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
 PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, minimum=1)
 DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
+# How long each kind of personal data is kept, in days (inbound.retention, nightly): then it is
+# deleted, or redacted where the row must stay for aggregates. RETENTION_<KIND>_DAYS overrides.
+RETENTION = {
+    kind: env_int(f"RETENTION_{kind.upper()}_DAYS", days, minimum=1)
+    for kind, days in {
+        "submissions": 730,  # answers and files; the row stays for conversion figures
+        "unconfirmed_submissions": 30,  # opt-ins never confirmed
+        "touchpoints": 760,  # interactions (25 months: a year-on-year comparison)
+        "search_queries": 395,  # what was typed in the site search (13 months)
+        "deliveries": 1095,  # who was sent which e-mail
+        "workflow_runs": 365,  # finished enrolments with their steps and actions
+        "imports": 90,  # import reports (the files are deleted when imported)
+        "login_attempts": 90,  # django-axes logs of staff sign-ins
+        "audit": 1825,  # the staff audit log: accountability outlives the rest (5 years)
+    }.items()
+}
 
 # Contact imports (contacts.import_files): an XLSX is a zip, refused at upload, before anything
 # is inflated, if it would take more than this once uncompressed (a 20 MB upload of a real
@@ -478,6 +494,11 @@ CELERY_BEAT_SCHEDULE = {
         # request of the day; this covers the days nobody visits.
         "task": "inbound.tasks.visitor_salts_rotate",
         "schedule": crontab(minute=1, hour=0),
+    },
+    "inbound-retention-purge": {
+        # Every kind of personal data past its RETENTION, deleted or redacted in batches.
+        "task": "inbound.tasks.retention_purge",
+        "schedule": crontab(minute=35, hour=3),
     },
     "axes-expired-attempts": {
         "task": "inbound.tasks.login_attempts_prune",

@@ -33,3 +33,11 @@ def visitor_salts_rotate() -> None:
     from inbound import visitors
 
     visitors.visitor_salts_rotate()
+
+
+@shared_task
+def retention_purge() -> dict[str, int]:
+    """Personal data kept past its RETENTION, deleted or redacted (`inbound.retention`)."""
+    from inbound import retention
+
+    return retention.retention_purge()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -79,6 +79,18 @@ class Identity:
         return value
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long one kind of a holder's rows is kept (`settings.RETENTION[kind]`, in days),
+    counted from the date field `since`, and what happens to rows past it: DELETE, or REDACT
+    (the rows stay for aggregates, their personal fields blanked and files deleted)."""
+
+    kind: str
+    since: str = "created_at"
+    filter: Mapping[str, Any] = field(default_factory=dict)
+    action: Erase = Erase.DELETE
+
+
 RowsOf = Callable[[Identity], QuerySet[Any]]
 Step = Callable[[QuerySet[Any], Identity], None]
 Exporter = Callable[[QuerySet[Any]], list[dict[str, Any]]]
@@ -99,9 +111,7 @@ class Holder:
     export: str | None = None  # section of the access export; None says why in `note`
     export_fields: tuple[str, ...] = ()  # context shown with the personal fields (dates, status)
     exporter: Exporter | None = None
-    retention: str | None = None  # key of settings.RETENTION
-    retention_field: str = "created_at"
-    retention_filter: dict[str, Any] = field(default_factory=dict)
+    retention: tuple[Retention, ...] = ()
     note: str = ""
 
     @property
@@ -158,7 +168,7 @@ def is_exempt_field(label: str) -> bool:
 # --- Erasure ----------------------------------------------------------------------------------
 
 
-def _blank(model_field: models.Field[Any, Any]) -> Any:
+def field_blank(model_field: models.Field[Any, Any]) -> Any:
     if isinstance(model_field, models.JSONField):
         default = model_field.default
         return default() if callable(default) else ({} if default is None else default)
@@ -169,7 +179,7 @@ def _blank(model_field: models.Field[Any, Any]) -> Any:
     return model_field.get_default()
 
 
-def _files_delete(rows: QuerySet[Any], names: Iterable[str]) -> None:
+def files_delete(rows: QuerySet[Any], names: Iterable[str]) -> None:
     for name in names:
         for stored in rows.exclude(**{name: ""}).values_list(name, flat=True):
             if stored:
@@ -184,16 +194,16 @@ def holder_erase(holder: Holder, rows: QuerySet[Any], identity: Identity) -> Non
         n for n in holder.fields if isinstance(model._meta.get_field(n), models.FileField)
     ]
     if holder.erase == Erase.DELETE:
-        _files_delete(rows, file_fields)
+        files_delete(rows, file_fields)
         rows.delete()
         return
     if holder.erase == Erase.KEEP:
         if holder.redact is not None:
             holder.redact(rows, identity)
         return
-    _files_delete(rows, file_fields)
+    files_delete(rows, file_fields)
     blanks = {
-        name: _blank(model._meta.get_field(name))
+        name: field_blank(model._meta.get_field(name))
         for name in holder.fields
         if not model._meta.get_field(name).is_relation
     }
@@ -275,10 +285,28 @@ def personal_data_export(
 # --- Retention ----------------------------------------------------------------------------------
 
 
-def retention_rows(holder: Holder, *, cutoff: dt.datetime) -> QuerySet[Any]:
-    rows = holder.model_class._default_manager.filter(**{f"{holder.retention_field}__lt": cutoff})
-    return rows.filter(**holder.retention_filter) if holder.retention_filter else rows
+def retention_rows(holder: Holder, rule: Retention, *, cutoff: dt.datetime) -> QuerySet[Any]:
+    """The holder's rows of one retention kind that are past their time."""
+    rows = holder.model_class._default_manager.filter(**{f"{rule.since}__lt": cutoff})
+    return rows.filter(**rule.filter) if rule.filter else rows
 
 
-def retained_holders() -> Iterator[Holder]:
-    return (h for h in holders() if h.retention is not None)
+def retention_redact(holder: Holder, rows: QuerySet[Any]) -> None:
+    """Rows past their time that stay for aggregates: every personal field blanked (free text
+    and JSON included, with no identity to cut out), files deleted."""
+    model = rows.model
+    names = [*holder.fields, *holder.scrub]
+    files_delete(
+        rows, [n for n in names if isinstance(model._meta.get_field(n), models.FileField)]
+    )
+    blanks = {
+        name: field_blank(model._meta.get_field(name))
+        for name in names
+        if not model._meta.get_field(name).is_relation
+    }
+    if blanks:
+        rows.update(**blanks)
+
+
+def retention_rules() -> Iterator[tuple[Holder, Retention]]:
+    return ((h, rule) for h in holders() for rule in h.retention)
