@@ -12,18 +12,19 @@ import datetime as dt
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import ConsentRecord
 from conversion.effects import submission_rows
@@ -31,6 +32,7 @@ from conversion.exports import submissions_csv_lines
 from conversion.models import ABTest, CallToAction, Form, LandingPage, Submission
 from conversion.stats import click_rates, conversion_rates
 from inbound.audit import audit_record
+from inbound.lib.errors import DomainError
 
 VIEW_PERMISSION = "conversion.view_submission"
 EXPORT_PERMISSION = "contacts.export_contact"
@@ -281,3 +283,35 @@ def submission_export(request: HttpRequest) -> HttpResponse | StreamingHttpRespo
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="submissions-{stamp}.csv"'
     return response
+
+
+@login_required
+@require_POST
+def proposal_decide(request: HttpRequest, contact_id: int, submission_id: int) -> HttpResponse:
+    """Accept or dismiss the changes a submission nobody confirmed proposes for a contact.
+    Back to the contact's page, whatever the request says (no open redirect)."""
+    from contacts.models import Contact
+    from conversion.proposals import proposal_accept, proposal_dismiss
+
+    if not request.user.has_perm("contacts.change_contact"):
+        raise PermissionDenied
+    contact = get_object_or_404(Contact, pk=contact_id, anonymised_at__isnull=True)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "accept":
+            proposal_accept(
+                contact=contact, submission_id=submission_id, actor=request.user, request=request
+            )
+            messages.success(request, _("The proposed changes were saved to the contact."))
+        elif decision == "dismiss":
+            proposal_dismiss(
+                contact=contact, submission_id=submission_id, actor=request.user, request=request
+            )
+            messages.success(request, _("The proposed changes were dismissed."))
+        else:
+            messages.error(request, _("Choose whether to accept or dismiss the changes."))
+    except DomainError:
+        messages.error(request, _("These changes were already accepted or dismissed."))
+    return HttpResponseRedirect(
+        reverse("admin:contacts_contact_change", args=[contact.pk]) + "#contact-proposals"
+    )

@@ -187,6 +187,7 @@ EXPECTED: dict[str, Rule] = {
     "workflows_staff:enrol": action(CRM, of=Workflow),
     "workflows_staff:test": action(CRM, of=Workflow),
     "workflows_staff:enrollment_remove": action(CRM, of=Enrollment),
+    "conversion_staff:proposal-decide": action(CRM, of=Contact),
     # --- API ------------------------------------------------------------------------------
     "api:me": page(STAFF),
     # Each member's own two-step device and API tokens.
