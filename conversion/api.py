@@ -20,6 +20,7 @@ as JSON: a form with a required file field answers 400 and its definition says
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,7 +74,7 @@ from conversion.serializers import (
 )
 from conversion.tracking import submission_visitor_key
 from inbound.lib.errors import DomainError
-from inbound.lib.ratelimit import rate_limit_hit
+from inbound.lib.ratelimit import rate_limit_counted, rate_limit_hit
 
 TAG = "forms (public)"
 DEFINITION_RATE_PER_MINUTE = 120
@@ -336,6 +337,16 @@ class FormSubmissionView(_PublicFormView):
             return _errors({"token": [_("The form has expired: load it again and send it.")]})
         except FormTokenInvalid:
             return _errors({"token": [_("This is not a token of this form: load it again.")]})
+        # A token is counted like a client: one token sent from many addresses is bounded too.
+        token_key = hashlib.sha256(str(sent["token"]).encode()).hexdigest()[:32]
+        if rate_limit_counted(key=token_key, scope="conversion.token", limit=limit, period=60):
+            return _problem(
+                _(
+                    "We have received many forms from your connection in a short time. Please "
+                    "wait a minute and send it again."
+                ),
+                429,
+            )
         if sent["website"].strip():
             return _received(definition, created=True)  # a bot: looks like success, stores nothing
 

@@ -18,7 +18,15 @@ from inbound.lib.privacy import request_ip_hash
 def rate_limit_hit(*, request: HttpRequest, scope: str, limit: int, period: int) -> bool:
     """Count one hit from this client for `scope`; True once it is over `limit` per `period`
     seconds (clients without a known address share one counter)."""
-    key = f"ratelimit:{scope}:{request_ip_hash(request) or 'unknown'}"
+    return rate_limit_counted(
+        key=request_ip_hash(request) or "unknown", scope=scope, limit=limit, period=period
+    )
+
+
+def rate_limit_counted(*, key: str, scope: str, limit: int, period: int) -> bool:
+    """Count one hit of anything named `key` (a client, a token's hash) for `scope`; True once
+    it is over `limit` per `period` seconds."""
+    key = f"ratelimit:{scope}:{key}"
     incr_window = getattr(cache, "incr_window", None)
     if incr_window is not None:
         return int(incr_window(key, period)) > limit

@@ -789,3 +789,18 @@ def test_text_that_is_not_valid_unicode_is_a_clear_400(client: Client, form: For
 
     assert response.status_code == 400
     assert stored() == NOTHING
+
+
+def test_one_api_token_sent_from_many_addresses_is_rate_limited_like_a_client(
+    form: Form, settings: Any
+) -> None:
+    settings.CONVERSION_RATE_LIMIT_PER_MINUTE = 3
+    body = payload(form)
+    answers = []
+    for number in range(5):  # one token, five machines, five different addresses
+        client = Client(REMOTE_ADDR=f"203.0.113.{number + 1}")
+        values = {**body["values"], "email": f"vecina{number}@correo.example"}
+        answers.append(send(client, form, {**body, "values": values}).status_code)
+
+    assert answers == [201, 201, 201, 429, 429]
+    assert Submission.objects.count() == 3
