@@ -15,7 +15,7 @@ from inbound.lib.personal_data import (
     Identity,
     Retention,
     exempt_field,
-    exempt_model,
+    exempt_models,
     register,
 )
 
@@ -146,13 +146,14 @@ exempt_field("campaigns.WorkflowStep.notify_emails", why="staff addresses (activ
 for name in ("trigger_conditions", "conditions", "goal"):
     exempt_field(f"campaigns.Workflow.{name}", why="workflow rules")
 exempt_field("campaigns.WorkflowStep.rule", why="a branch's segment rule")
-for model, why in (
-    ("campaigns.Sender", "the institution's verified senders"),
-    ("campaigns.Email", "e-mail templates"),
-    ("campaigns.Campaign", "campaign definitions"),
-    ("campaigns.CampaignLink", "tracked links of a campaign"),
-    ("campaigns.BulletinItem", "published content announced in bulletins"),
-    ("campaigns.Workflow", "workflow definitions"),
-    ("campaigns.WorkflowStep", "workflow step definitions"),
-):
-    exempt_model(model, why=why)
+exempt_models(
+    {
+        "campaigns.Sender": "the institution's verified senders",
+        "campaigns.Email": "e-mail templates",
+        "campaigns.Campaign": "campaign definitions",
+        "campaigns.CampaignLink": "tracked links of a campaign",
+        "campaigns.BulletinItem": "published content announced in bulletins",
+        "campaigns.Workflow": "workflow definitions",
+        "campaigns.WorkflowStep": "workflow step definitions",
+    }
+)

@@ -13,7 +13,7 @@ from inbound.lib.personal_data import (
     Identity,
     Retention,
     exempt_field,
-    exempt_model,
+    exempt_models,
     register,
 )
 
@@ -209,13 +209,14 @@ exempt_field("contacts.Persona.picture", why="an illustration of a fictional per
 exempt_field("contacts.Persona.rules", why="segment rules")
 exempt_field("contacts.Segment.rules", why="segment rules")
 exempt_field("contacts.ContactProperty.choices", why="the choices of a custom property")
-for model, why in (
-    ("contacts.Tag", "labels staff define"),
-    ("contacts.Topic", "the institution's taxonomy of interests"),
-    ("contacts.Persona", "fictional citizen personas"),
-    ("contacts.ContactProperty", "definitions of custom properties"),
-    ("contacts.Segment", "segment definitions"),
-    ("contacts.SegmentSnapshot", "a segment's size on a date"),
-    ("contacts.Tombstone", "keyed hashes of erased addresses"),
-):
-    exempt_model(model, why=why)
+exempt_models(
+    {
+        "contacts.Tag": "labels staff define",
+        "contacts.Topic": "the institution's taxonomy of interests",
+        "contacts.Persona": "fictional citizen personas",
+        "contacts.ContactProperty": "definitions of custom properties",
+        "contacts.Segment": "segment definitions",
+        "contacts.SegmentSnapshot": "a segment's size on a date",
+        "contacts.Tombstone": "keyed hashes of erased addresses",
+    }
+)

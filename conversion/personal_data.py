@@ -15,7 +15,7 @@ from inbound.lib.personal_data import (
     Identity,
     Retention,
     exempt_field,
-    exempt_model,
+    exempt_models,
     register,
 )
 
@@ -141,12 +141,13 @@ exempt_field("conversion.Form.notify_emails", why="staff addresses (active staff
 exempt_field("conversion.Submission.utm", why="the campaign that brought a visit, not the person")
 exempt_field("conversion.LandingPage.gated_asset", why="the institution's published document")
 exempt_field("conversion.LandingPage.hero_image", why="editorial image")
-for model, why in (
-    ("conversion.Form", "form definitions"),
-    ("conversion.FormField", "form field definitions"),
-    ("conversion.LandingPage", "published pages"),
-    ("conversion.CallToAction", "calls to action"),
-    ("conversion.ABTest", "A/B test definitions"),
-    ("conversion.LandingVariant", "page variants"),
-):
-    exempt_model(model, why=why)
+exempt_models(
+    {
+        "conversion.Form": "form definitions",
+        "conversion.FormField": "form field definitions",
+        "conversion.LandingPage": "published pages",
+        "conversion.CallToAction": "calls to action",
+        "conversion.ABTest": "A/B test definitions",
+        "conversion.LandingVariant": "page variants",
+    }
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_model, register
+from inbound.lib.personal_data import Erase, Holder, Identity, exempt_field, exempt_models, register
 
 
 def _admin_history(identity: Identity) -> QuerySet[Any]:
@@ -44,13 +44,14 @@ exempt_field(
 exempt_field("inbound.AuditEntry.actor_name", why="the staff member who acted")
 exempt_field("inbound.AccessibilityStatement.contact_email", why="the institution's address")
 exempt_field("inbound.AccessibilityStatement.contact_phone", why="the institution's phone")
-for model, why in (
-    ("inbound.AuditEntry", "staff's accountability log; contacts named by id only"),
-    ("inbound.LegalPage", "the institution's legal texts"),
-    ("inbound.AccessibilityStatement", "the institution's accessibility statement"),
-    ("inbound.WorkerHeartbeat", "worker liveness"),
-    ("inbound.VisitorSalt", "random daily salts of visitor keys, deleted after two days"),
-    ("inbound.ApiToken", "staff's API tokens (hashed), deleted with the account"),
-    ("inbound.TwoFactorDevice", "staff's authenticator secrets, deleted with the account"),
-):
-    exempt_model(model, why=why)
+exempt_models(
+    {
+        "inbound.AuditEntry": "staff's accountability log; contacts named by id only",
+        "inbound.LegalPage": "the institution's legal texts",
+        "inbound.AccessibilityStatement": "the institution's accessibility statement",
+        "inbound.WorkerHeartbeat": "worker liveness",
+        "inbound.VisitorSalt": "random daily salts of visitor keys, deleted after two days",
+        "inbound.ApiToken": "staff's API tokens (hashed), deleted with the account",
+        "inbound.TwoFactorDevice": "staff's authenticator secrets, deleted with the account",
+    }
+)

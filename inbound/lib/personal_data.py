@@ -143,6 +143,12 @@ def exempt_model(model: str, *, why: str) -> None:
     _exempt_models[model.lower()] = why
 
 
+def exempt_models(reasons: Mapping[str, str]) -> None:
+    """`exempt_model` for each {model label: why} of an app."""
+    for model, why in reasons.items():
+        exempt_model(model, why=why)
+
+
 def exempt_field(label: str, *, why: str) -> None:
     """`app_label.Model.field` looks personal but is not a citizen's data (say why)."""
     app_label, model, name = label.rsplit(".", 2)

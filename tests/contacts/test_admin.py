@@ -153,19 +153,10 @@ def test_analyst_cannot_merge(client: Client, analyst: Any) -> None:
 
 
 def _with_consent(**fields: Any) -> Any:
-    from contacts.models import ConsentRecord
-    from contacts.services import consent_record
+    from tests.contacts.factories import grant
 
     contact = ContactFactory(**fields)
-    consent_record(
-        contact=contact,
-        purpose=ConsentRecord.Purpose.NEWSLETTER,
-        action=ConsentRecord.Action.GRANTED,
-        legal_basis=ConsentRecord.LegalBasis.CONSENT,
-        text="Envíame el boletín.",
-        text_version="t1",
-        source=ConsentRecord.Source.FORM,
-    )
+    grant(contact)
     return contact
 
 
