@@ -30,6 +30,20 @@ def sign_in(page: Page, user: Any, language: str) -> None:
     page.wait_for_url("**/admin/")
 
 
+def _proposal_for(contact: Any) -> None:
+    """A stranger's submission with other values for the contact, applied by the relay."""
+    from conversion.outbox import effects_due
+    from conversion.services import submission_create
+    from tests.conversion.factories import newsletter_form
+
+    submission_create(
+        form=newsletter_form(double_opt_in=False),
+        cleaned={"email": contact.email, "nombre": "Dolores", "cp": "28999"},
+        files={}, language="es", page="", referrer="", visitor_key="",
+    )  # fmt: skip
+    effects_due()
+
+
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_crm_staff_pages_have_no_wcag_violations(
@@ -65,9 +79,10 @@ def test_crm_staff_pages_have_no_wcag_violations(
     reading = ImportJob.objects.create(
         legal_basis="consent", created_by=marketer, original_name="padron.xlsx"
     )  # the worker has not read its columns yet
-    contact = ContactFactory(first_name="Lola", district="Centro")
+    contact = ContactFactory(first_name="Lola", district="Centro", email="lola@correo.example")
     TopicFactory(slug="movilidad")
     touchpoint_record(kind="email_click", contact=contact, properties={"url": "/es/"})
+    _proposal_for(contact)  # the page shows its "Proposed changes" panel
     sign_in(page, marketer, language)
     with translation.override(language):
         urls = [
