@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -134,6 +135,13 @@ def contacts_with_email(email: str) -> QuerySet[Contact]:
     (`email__iexact` compares UPPER() and scans the whole table)."""
     return Contact.objects.alias(email_lower=Lower("email")).filter(
         email_lower=email.strip().lower()
+    )
+
+
+def contacts_with_emails(emails: Iterable[str]) -> QuerySet[Contact]:
+    """Contacts with any of these addresses, any case; one look-up on the Lower("email") index."""
+    return Contact.objects.alias(email_lower=Lower("email")).filter(
+        email_lower__in=[e.strip().lower() for e in emails]
     )
 
 

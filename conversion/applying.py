@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from contacts.models import ConsentRecord, Contact, Subscription, Tombstone, Topic
-from contacts.selectors import contact_by_email
+from contacts.selectors import contact_by_email, contacts_with_emails
 from contacts.services import (
     consent_record,
     contact_upsert,
@@ -175,6 +175,56 @@ def submission_apply(*, submission_id: int) -> Submission | None:
     submission.applied_at = now
     submission.save(update_fields=["applied_at", "contact", "proposal"])
     return submission
+
+
+@transaction.atomic
+def submissions_apply(*, submission_ids: list[int]) -> int:
+    """Apply a batch of stored submissions (the relay's step); how many were applied now.
+
+    The common case — a double opt-in submission waiting for its citizen — costs a handful of
+    statements for the whole batch: one look-up of tombstones, one of existing contacts (for
+    proposals), one INSERT of the opt-in e-mails and one UPDATE. Anything else (a contact to
+    create, consents to record, an address erased since) goes through `submission_apply`.
+    """
+    submissions = list(
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("form", "variant")
+        .filter(pk__in=submission_ids, applied_at__isnull=True)
+        .order_by("pk")
+    )
+    hashes = {s.email_hash for s in submissions if s.email_hash}
+    erased = set(
+        Tombstone.objects.filter(email_hash__in=hashes).values_list("email_hash", flat=True)
+    )
+    waiting: list[tuple[Submission, list[FormField], str]] = []
+    others: list[Submission] = []
+    for submission in submissions:
+        fields = form_fields(submission.form)
+        if submission.email_hash not in erased and needs_confirmation(submission, fields):
+            waiting.append((submission, fields, submission_email(fields, submission.values)))
+        else:
+            others.append(submission)
+    if waiting:
+        now = timezone.now()
+        SideEffect.objects.bulk_create(
+            [
+                SideEffect(submission=s, kind=SideEffect.Kind.OPTIN_EMAIL, next_attempt_at=now)
+                for s, _fields, _email in waiting
+            ],
+            ignore_conflicts=True,
+        )
+        known = {
+            (c.email or "").lower(): c
+            for c in contacts_with_emails({email for _s, _f, email in waiting})
+        }
+        for submission, fields, email in waiting:
+            if (contact := known.get(email)) is not None:
+                _propose(submission, fields, contact)
+            submission.applied_at = now
+        Submission.objects.bulk_update([s for s, _f, _e in waiting], ["applied_at", "proposal"])
+    for submission in others:
+        submission_apply(submission_id=submission.pk)
+    return len(submissions)
 
 
 def _contact_apply(

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
@@ -91,14 +91,18 @@ def effects_send(
     ids: list[int], *, now: dt.datetime, connection: BaseEmailBackend | None = None
 ) -> int:
     """Send the leased side effects `ids`; returns how many were sent."""
-    effects = (
+    effects = list(
         SideEffect.objects.filter(pk__in=ids)
         .select_related("submission__form", "submission__contact", "submission__landing_page")
         .order_by("next_attempt_at", "pk")
     )
     cache: BatchCache = {}
-    sent = 0
+    applying = [e for e in effects if e.kind == SideEffect.Kind.APPLY]
+    applied = _apply_batch(applying) if applying else set()
+    sent = len(applied)
     for effect in effects:
+        if effect.pk in applied:
+            continue
         try:
             SENDERS[effect.kind](effect.submission, connection, cache)
         except Withheld as reason:  # never to be sent (a limit, an erased address)
@@ -112,6 +116,28 @@ def effects_send(
         _effect_done(effect.pk)
         sent += 1
     return sent
+
+
+def _apply_batch(effects: list[SideEffect]) -> set[int]:
+    """Apply the batch's submissions together (`applying.submissions_apply`) and mark their rows
+    done in the same transaction; the ids done. On any failure nothing of the batch is kept and
+    the rows go one by one instead, so one bad submission holds up no other."""
+    from conversion.applying import submissions_apply
+
+    try:
+        with transaction.atomic():
+            submissions_apply(submission_ids=[e.submission_id for e in effects])
+            SideEffect.objects.filter(pk__in=[e.pk for e in effects]).update(
+                status=SideEffect.Status.DONE,
+                attempts=F("attempts") + 1,
+                done_at=timezone.now(),
+                last_error="",
+                claimed_until=None,
+            )
+    except Exception:
+        logger.exception("applying a batch of %s submissions failed; one by one", len(effects))
+        return set()
+    return {e.pk for e in effects}
 
 
 def effect_retry_now(effects: QuerySet[SideEffect]) -> int:

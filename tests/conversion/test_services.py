@@ -438,3 +438,27 @@ def test_side_effect_rows_are_unique_per_kind() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         SideEffect.objects.create(submission=submission, kind=SideEffect.Kind.OPTIN_EMAIL)
     assert SideEffect.objects.filter(submission=submission).count() == 2
+
+
+def test_applying_a_batch_of_optins_costs_the_same_queries_whatever_its_size() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conversion.applying import submissions_apply
+
+    form = newsletter_form()
+    ContactFactory(email="conocida0@correo.example")  # one becomes a proposal
+
+    def applied(count: int, prefix: str) -> int:
+        ids = [
+            submit(form, email=f"{prefix}{n}@correo.example", nombre="Ana", boletin=True)[0].pk
+            for n in range(count)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert submissions_apply(submission_ids=ids) == count
+        return len(queries)
+
+    assert applied(3, "conocida") == applied(30, "nueva")
+    assert SideEffect.objects.filter(kind="optin_email").count() == 33
+    assert Submission.objects.filter(applied_at__isnull=True).count() == 0
+    assert Submission.objects.filter(proposal=Submission.Proposal.PENDING).count() == 1
