@@ -24,7 +24,7 @@ from campaigns.models import Campaign
 from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.selectors import consent_is_granted
 from contacts.services import consent_record, subscription_set, touchpoint_record
-from contacts.validation import email_hash
+from contacts.validation import email_fingerprint
 from inbound.lib.errors import DomainError
 from inbound.lib.privacy import request_ip_hash
 
@@ -36,7 +36,7 @@ class UnsubscribeLinkInvalid(DomainError):
 
 
 def _fingerprint(contact: Contact) -> str:
-    return email_hash(contact.email)[:16] if contact.email else ""
+    return email_fingerprint(contact.email) if contact.email else ""
 
 
 def unsubscribe_token(*, contact: Contact, campaign: Campaign) -> str:

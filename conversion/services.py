@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.services import consent_record, contact_upsert, subscription_set, touchpoint_record
-from contacts.validation import email_hash
+from contacts.validation import email_fingerprint
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
 from conversion.forms import form_fields as fields_of
 from conversion.models import (
@@ -418,7 +418,7 @@ def optin_confirm(token: str) -> Submission:
 
 
 def _fingerprint(contact: Contact) -> str:
-    return email_hash(contact.email)[:16] if contact.email else ""
+    return email_fingerprint(contact.email) if contact.email else ""
 
 
 def contact_token(contact: Contact) -> str:

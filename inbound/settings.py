@@ -34,6 +34,10 @@ VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
 DEBUG = env_bool("DEBUG", default=True)
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Keys the hashes of personal data that must outlive a SECRET_KEY rotation: the fingerprint of
+# the address bound into citizens' links and the tombstones of erased addresses
+# (contacts.validation). A minimal definition, reconciled at merge.
+PERSONAL_DATA_KEY = env_str("PERSONAL_DATA_KEY") or "development-personal-data-key"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not DEBUG:
     missing = [
@@ -160,10 +164,12 @@ else:
 # until this many seconds pass or staff change what they show (inbound.lib.pagecache).
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
 
-# Citizens' rights: how long signed links live, and when inactive contacts without consent
-# are anonymised (contacts.rights).
+# Citizens' rights (contacts.links, contacts.rights): how long signed links live, how many
+# link e-mails one address may be sent a day whoever asks, and when inactive contacts without
+# consent are anonymised. The links to download or erase one's data are also single use.
 PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, minimum=1)
-DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
+RIGHTS_DATA_LINK_MAX_AGE_MINUTES = env_int("RIGHTS_DATA_LINK_MAX_AGE_MINUTES", 60, minimum=5)
+RIGHTS_EMAILS_PER_ADDRESS_PER_DAY = env_int("RIGHTS_EMAILS_PER_ADDRESS_PER_DAY", 5, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 
 # What `manage.py seed_demo` loads after the institution itself, app by app.
@@ -422,6 +428,11 @@ CELERY_BEAT_SCHEDULE = {
     "contacts-retention-sweep": {
         "task": "contacts.tasks_rights.contacts_retention_sweep",
         "schedule": crontab(minute=41, hour=3),
+    },
+    "contacts-used-tokens-purge": {
+        # Used single-use links (data download, erasure) once they would have expired anyway.
+        "task": "contacts.tasks_rights.used_tokens_purge",
+        "schedule": crontab(minute=53),
     },
     "axes-expired-attempts": {
         "task": "inbound.tasks.login_attempts_prune",
