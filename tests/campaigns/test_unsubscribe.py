@@ -98,7 +98,11 @@ def test_a_forged_or_tampered_link_is_not_found_and_changes_nothing(
     ]
 
     for url in forged:
-        assert getattr(client, method)(url).status_code == 404
+        response = getattr(client, method)(url)
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "Este enlace no es válido" in page
+        assert f'href="{reverse("contacts_public:preferences-request")}"' in page
 
     assert consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
     assert unsubscribes(contact) == 0
@@ -112,3 +116,19 @@ def test_a_link_stops_working_once_the_contact_changed_address(client: Client) -
 
     assert client.post(url).status_code == 404
     assert consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
+
+
+def test_the_unsubscribe_page_hands_out_no_preference_link(client: Client) -> None:
+    """An unsubscribe link never expires and travels in forwarded mail: its page must not open
+    the preference centre; it points to the page that e-mails a link to the address typed."""
+    contact = subscriber()
+    campaign = campaign_for(contact)
+    request_page = reverse("contacts_public:preferences-request")
+
+    asked = client.get(link(contact, campaign)).content.decode()
+    done = client.post(link(contact, campaign)).content.decode()
+
+    for page in (asked, done):
+        assert f'href="{request_page}"' in page
+        assert page.count(request_page) == 2  # that link and the footer's, nothing longer
+        assert contact.email not in page
