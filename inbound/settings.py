@@ -14,6 +14,7 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
+from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from inbound.lib.broker import celery_broker
 from inbound.lib.env import (
@@ -517,27 +518,39 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# Tokens of citizens' links never reach a log line: Django's request logging is filtered
+# (`/es/baja/<redacted>/`, inbound.lib.logredact), and so is everything the console handler
+# writes. Django's own handlers for `django` and `django.server` are replaced by ours (they
+# would print the same lines again, unfiltered); the JSON lines leave out the request object,
+# whose text is its path.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inbound.lib.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "inbound.lib.requestid.RequestIdFilter"},
+        "redact_tokens": {"()": "inbound.lib.logredact.TokenRedactFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "reserved_attrs": [*JSON_LOG_RESERVED_ATTRS, "request", "server_time"],
         },
         "text": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_tokens"],
             "formatter": env_str("LOG_FORMAT") or ("text" if DEBUG else "json"),
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {"handlers": [], "filters": ["redact_tokens"], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },
