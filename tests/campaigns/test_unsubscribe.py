@@ -3,7 +3,12 @@ recorded in the consent ledger and the timeline; a forged link does nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from typing import Any
+
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
@@ -132,3 +137,24 @@ def test_the_unsubscribe_page_hands_out_no_preference_link(client: Client) -> No
         assert f'href="{request_page}"' in page
         assert page.count(request_page) == 2  # that link and the footer's, nothing longer
         assert contact.email not in page
+
+
+def test_links_sent_before_the_personal_data_key_still_unsubscribe(
+    client: Client, settings: Any
+) -> None:
+    """Unsubscribe links never expire: those in mail sent before fingerprints were keyed on
+    PERSONAL_DATA_KEY must go on working once it is set to the old SECRET_KEY (the upgrade
+    step of docs/operations.md)."""
+    contact = subscriber(email="antigua@correo.example")
+    campaign = campaign_for(contact)
+    old_key = hashlib.sha256(b"contacts.email_hash:" + settings.SECRET_KEY.encode()).digest()
+    old_fingerprint = hmac.new(old_key, b"antigua@correo.example", hashlib.sha256).hexdigest()
+    token = signing.Signer(salt="campaigns.unsubscribe").sign_object(
+        {"c": contact.pk, "k": campaign.pk, "e": old_fingerprint[:16]}
+    )
+    settings.PERSONAL_DATA_KEY = settings.SECRET_KEY
+
+    response = client.post(reverse("campaigns:unsubscribe", kwargs={"token": token}))
+
+    assert response.status_code == 200
+    assert not consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
