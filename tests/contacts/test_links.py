@@ -1,4 +1,4 @@
-"""Citizens' signed links across a SECRET_KEY rotation: what survives it and what does not.
+"""Citizens' signed links: what survives a SECRET_KEY rotation and what does not; single use.
 
 The fingerprint of the address bound into every link, and the tombstones of erased addresses,
 are keyed on PERSONAL_DATA_KEY. Rotating SECRET_KEY with the old key in SECRET_KEY_FALLBACKS
@@ -16,10 +16,11 @@ from django.urls import reverse
 
 from campaigns.unsubscribe import unsubscribe_token
 from contacts import links, rights
-from contacts.models import ConsentRecord, Contact
+from contacts.models import ConsentRecord, Contact, UsedToken
 from contacts.selectors import consent_is_granted
 from contacts.services import contact_upsert
 from inbound.lib.errors import DomainError
+from inbound.models import AuditEntry
 from tests.campaigns.test_sending import campaign_for, subscriber
 from tests.contacts.factories import ContactFactory
 
@@ -101,3 +102,19 @@ def test_changing_the_personal_data_key_is_what_voids_the_fingerprints(
 
     assert client.get(sent["preferences"]).status_code == 400
     assert client.get(sent["unsubscribe"]).status_code == 404
+
+
+def test_two_clicks_at_once_spend_a_single_use_link_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second click read "unused" before the first committed: the unique hash stops it."""
+    lucia = subscriber(email="lucia@correo.example")
+    token = links.rights_token_make(contact=lucia, purpose=links.DATA_EXPORT)
+    assert rights.contact_data_zip_by_link(token=token)
+
+    monkeypatch.setattr(links, "rights_token_read", lambda *, token, purpose: lucia)
+    with pytest.raises(links.LinkUsed):
+        rights.contact_data_zip_by_link(token=token)
+
+    assert AuditEntry.objects.filter(action="data_exported_by_citizen").count() == 1
+    assert UsedToken.objects.count() == 1
