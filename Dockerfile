@@ -59,10 +59,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request as r; sys.exit(0 if r.build_opener(r.ProxyHandler({})).open('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
-# Access log on stdout, one line per request, with the request id and without the client's
-# address or the query string (no raw IPs or search terms in logs).
+# The access log (stdout, one line per request, with the request id; no client address, no query
+# string, tokens redacted from paths) is configured in inbound/gunicorn_conf.py.
 CMD ["gunicorn", "inbound.wsgi", \
+     "--config", "python:inbound.gunicorn_conf", \
      "--bind", "0.0.0.0:8000", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--access-logfile", "-", \
-     "--access-logformat", "%(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s"]
+     "--worker-tmp-dir", "/dev/shm"]

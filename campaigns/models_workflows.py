@@ -284,7 +284,10 @@ class WorkflowStep(models.Model):
         _("webhook secret"),
         max_length=128,
         blank=True,
-        help_text=_("Signs each call: X-Inbound-Signature is sha256=HMAC of the body."),
+        help_text=_(
+            "Shared with the receiving system, which checks X-Inbound-Signature: the time and "
+            "an HMAC-SHA256 of the time and the body (docs/webhooks.md)."
+        ),
     )
 
     class Meta:

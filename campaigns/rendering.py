@@ -30,7 +30,7 @@ from campaigns.merge import MergeTag, Piece, merge_parse, merge_render, merge_va
 from campaigns.models import Campaign, Email
 from campaigns.tracking import links_track, pixel_add, tracking_token
 from campaigns.unsubscribe import unsubscribe_token
-from contacts import rights
+from contacts import links
 from contacts.models import Contact, ContactProperty
 from inbound.lib.dkim_signing import dkim_signer
 from inbound.lib.mailing import MessageTemplate, PreparedEmail
@@ -41,6 +41,9 @@ UNSUBSCRIBE_HEADER = "unsubscribe_header"
 UNSUBSCRIBE_TOKEN = "unsubscribe_token"  # noqa: S105 (a slot name, not a secret)
 TRACKING = "tracking"
 _TOKEN = "inbound-token-slot"  # noqa: S105 (a placeholder, not a secret)
+# The token of every link in a sample (preview, test send): no signature, so it opens the
+# "link not valid" page.
+SAMPLE_TOKEN = "sample-link"  # noqa: S105 (not a secret)
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
@@ -69,11 +72,17 @@ class Compiled:
 
 
 class CampaignRenderer:
-    """Makes each recipient's message of one campaign; compiles each language once."""
+    """Makes each recipient's message of one campaign; compiles each language once.
 
-    def __init__(self, campaign: Campaign, *, tracking: bool = True) -> None:
+    `sample=True` makes messages for staff to look at (previews, test sends): their
+    preference-centre and unsubscribe links carry `SAMPLE_TOKEN`, which opens nothing, so a
+    preview "as Lucía" never hands staff (or a forwarded test) a working link of Lucía's.
+    """
+
+    def __init__(self, campaign: Campaign, *, tracking: bool = True, sample: bool = False) -> None:
         # Previews and test sends are not tracked: a click there is staff's, not the contact's.
         self.tracking = tracking
+        self.sample = sample
         self.campaign = campaign
         self.email = campaign.email
         self._versions: dict[int, Email] = {campaign.email_id: campaign.email}
@@ -98,9 +107,13 @@ class CampaignRenderer:
         for slot, (tag, html) in compiled.tags.items():
             value = merge_value(tag, contact)
             values[slot] = (escape(value) if html else value) if value else tag.fallback
-        token = rights.rights_token_make(contact=contact, purpose=rights.PREFERENCES)
+        if self.sample:
+            token = SAMPLE_TOKEN
+        else:
+            token = links.rights_token_make(contact=contact, purpose=links.PREFERENCES)
         values[PREFERENCES] = compiled.preferences_prefix.replace(_TOKEN, token)
-        token = unsubscribe_token(contact=contact, campaign=self.campaign)
+        if not self.sample:
+            token = unsubscribe_token(contact=contact, campaign=self.campaign)
         values[UNSUBSCRIBE] = values[UNSUBSCRIBE_HEADER] = compiled.unsubscribe_prefix.replace(
             _TOKEN, token
         )

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Sender
-from contacts.validation import email_hash
+from contacts.validation import email_fingerprint
 from inbound.lib.errors import DomainError
 
 SALT = "campaigns.senders.verification"
@@ -56,7 +56,7 @@ class SenderForm(forms.ModelForm):
 
 
 def _fingerprint(sender: Sender) -> str:
-    return email_hash(sender.email)[:16]
+    return email_fingerprint(sender.email)
 
 
 def sender_token(*, sender: Sender) -> str:

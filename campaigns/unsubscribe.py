@@ -23,7 +23,7 @@ from campaigns.models import Campaign
 from contacts.models import ConsentRecord, Contact, Subscription, Topic
 from contacts.selectors import consent_is_granted
 from contacts.services import consent_record, subscription_set, touchpoint_record
-from contacts.validation import email_hash
+from contacts.validation import email_fingerprint, email_hash
 from inbound.lib.errors import DomainError
 
 SALT = "campaigns.unsubscribe"
@@ -34,7 +34,17 @@ class UnsubscribeLinkInvalid(DomainError):
 
 
 def _fingerprint(contact: Contact) -> str:
-    return email_hash(contact.email)[:16] if contact.email else ""
+    return email_fingerprint(contact.email) if contact.email else ""
+
+
+def _fingerprint_matches(value: object, contact: Contact) -> bool:
+    """Whether a token's fingerprint is the contact's address. Links sent before fingerprints
+    had their own key carry the first 16 characters of `email_hash` instead: they never
+    expire and must go on unsubscribing, so that form is accepted too (it matches once
+    PERSONAL_DATA_KEY is set to the SECRET_KEY they were made with: docs/operations.md)."""
+    if not contact.email or not isinstance(value, str):
+        return False
+    return value in {_fingerprint(contact), email_hash(contact.email)[:16]}
 
 
 def unsubscribe_token(*, contact: Contact, campaign: Campaign) -> str:
@@ -63,7 +73,7 @@ def unsubscribe_read(token: str) -> tuple[Contact, Campaign]:
         raise invalid
     contact = Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
     campaign = Campaign.objects.select_related("topic", "email").filter(pk=campaign_id).first()
-    if contact is None or campaign is None or payload.get("e") != _fingerprint(contact):
+    if contact is None or campaign is None or not _fingerprint_matches(payload.get("e"), contact):
         raise invalid
     return contact, campaign
 

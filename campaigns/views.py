@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaigns.unsubscribe import UnsubscribeLinkInvalid, campaign_unsubscribe, unsubscribe_read
-from contacts import rights
-from contacts.views_public import private_page
+from contacts import links
+from contacts.views_public import link_invalid, private_page
 from inbound.lib.ratelimit import rate_limit_hit
 
 
@@ -25,14 +25,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         contact, campaign = unsubscribe_read(token)
     except UnsubscribeLinkInvalid:
-        raise Http404 from None
+        return link_invalid(request, purpose=links.PREFERENCES, status=404)
     topic = campaign.topic if campaign.purpose == campaign.Purpose.TOPIC else None
-    context = {
-        "topic": topic,
-        "preferences_url": rights.rights_url(
-            contact=contact, purpose=rights.PREFERENCES, language=get_language()
-        ),
-    }
+    # Where to choose what one receives: the page that e-mails a preference link to the
+    # address typed there. An unsubscribe link (which never expires, and may sit in a forwarded
+    # e-mail) must not open the preference centre itself.
+    context = {"topic": topic, "preferences_url": reverse("contacts_public:preferences-request")}
     if request.method == "GET":
         return render(request, "campaigns/unsubscribe.html", context)
     campaign_unsubscribe(contact=contact, campaign=campaign)

@@ -257,7 +257,8 @@ def campaign_preview(request: HttpRequest, pk: int) -> HttpResponse:
             request=request,
             detail={"campaign": campaign.pk},
         )
-    message = CampaignRenderer(campaign, tracking=False).message(contact or _stand_in())
+    renderer = CampaignRenderer(campaign, tracking=False, sample=True)
+    message = renderer.message(contact or _stand_in())
     html = next((content for content, mime in message.alternatives if mime == "text/html"), "")
     response = HttpResponse(str(html), content_type="text/html; charset=utf-8")
     # The e-mail's own inline styles, images from anywhere, no script, and only our page may
@@ -366,7 +367,7 @@ def campaign_test_send(request: HttpRequest, campaign: Campaign) -> str:
     form = TestSendForm(request.POST)
     _valid_or_refuse(form)
     contact = _preview_contact(request, campaign, str(form.cleaned_data.get("contact") or ""))
-    renderer = CampaignRenderer(campaign, tracking=False)
+    renderer = CampaignRenderer(campaign, tracking=False, sample=True)
     connection = get_connection()
     try:
         for address in form.cleaned_data["recipients"]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from contacts.links import DATA_EXPORT, ERASURE
 from contacts.models import CONTENT_LANGUAGES, Contact, Subscription, Topic
 from contacts.rights import PAUSE_MONTHS, pause_until, public_topics
 
@@ -29,6 +30,22 @@ class RadioGroup(forms.RadioSelect):
 
     def id_for_label(self, id_: str, index: str | None = "0") -> str:
         return super().id_for_label(id_, index or "0")
+
+
+class DataRequestForm(EmailRequestForm):
+    """Ask for a single-use link to download one's data or to erase it."""
+
+    field_order = ["purpose", "email"]
+    purpose = forms.ChoiceField(
+        label=_("What do you want to do?"),
+        choices=[
+            (DATA_EXPORT, _("Download a copy of my data")),
+            (ERASURE, _("Erase my personal data")),
+        ],
+        initial=DATA_EXPORT,
+        widget=RadioGroup,
+        error_messages={"required": _("Choose what you want to do.")},
+    )
 
 
 def frequency_choices() -> list[tuple[str, Any]]:

@@ -550,6 +550,22 @@ class Tombstone(models.Model):
         return self.email_hash[:12]
 
 
+class UsedToken(models.Model):
+    """A single-use link that has been used (download or erase one's data: `contacts.links`).
+
+    Only the SHA-256 of the token is kept, never the token or whom it named; the unique
+    constraint is what makes a second use (a double click, a replayed e-mail) fail. A row is
+    useless once its token would have expired anyway, and is purged then."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=20)
+    used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.token_hash[:12]}"
+
+
 class ImportJob(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")

@@ -217,6 +217,7 @@ exempt_models(
         "contacts.ContactProperty": "definitions of custom properties",
         "contacts.Segment": "segment definitions",
         "contacts.SegmentSnapshot": "a segment's size on a date",
+        "contacts.UsedToken": "one-way hashes of spent single-use links, purged hourly",
         "contacts.Tombstone": "keyed hashes of erased addresses",
     }
 )

@@ -1,8 +1,9 @@
-"""Citizens' rights over their data (RGPD arts. 15–21): signed links, preferences, export, erasure.
+"""Citizens' rights over their data (RGPD arts. 15–21): preferences, export, erasure, retention.
 
-Citizens never log in. A link we email them carries a signed, expiring token naming the contact
-and a hash of the address it was sent to, so it dies when the address changes or the contact is
-erased. Every change a citizen makes is recorded in the consent ledger with the text they saw.
+Citizens never log in: they reach these through signed links (`contacts.links`). The preference
+centre's link, in every e-mail, changes only what we send; downloading or erasing one's data
+takes a fresh single-use link asked for on the site. Every change a citizen makes is recorded in
+the consent ledger with the text they saw.
 """
 
 from __future__ import annotations
@@ -17,18 +18,32 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core import signing
-from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+# The signed links moved to contacts.links; callers of contacts.rights keep these names.
+from contacts.links import (  # noqa: F401
+    DATA_EXPORT,
+    ERASURE,
+    PREFERENCES,
+    RATE_LIMIT_PER_HOUR,
+    LinkExpired,
+    LinkInvalid,
+    LinkUsed,
+    email_language,
+    rate_limit_hit,
+    rights_link_email,
+    rights_link_request,
+    rights_token_make,
+    rights_token_read,
+    rights_token_use,
+    rights_url,
+)
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -36,150 +51,38 @@ from contacts.models import (
     Tombstone,
     Topic,
 )
-from contacts.selectors import (
-    consent_is_granted,
-    consent_latest_action,
-    contacts_with_email,
-    may_email,
-)
+from contacts.selectors import consent_is_granted, consent_latest_action
 from contacts.services import consent_record, subscription_set, touchpoint_record
 from contacts.validation import email_hash
 from inbound.audit import audit_record
-from inbound.lib.errors import DomainError
 from inbound.lib.personal_data import Identity, personal_data_erase, personal_data_export
-from inbound.lib.privacy import request_ip_hash
 
-PREFERENCES = "preferences"
-DATA_EXPORT = "data_export"
-SALTS = {PREFERENCES: "contacts.preferences", DATA_EXPORT: "contacts.data_export"}
 # Bump when the wording of the preference centre's consent texts changes (RGPD art. 7.1 proof).
 CONSENT_TEXT_VERSION = "preference-centre-2026-1"
-RATE_LIMIT_PER_HOUR = 5
 PAUSE_MONTHS = (1, 3, 6)
 
 
-class LinkInvalid(DomainError):
-    status = 400
+# --- Rights exercised through a single-use link (contacts.links) ------------------------------
 
 
-class LinkExpired(DomainError):
-    status = 410
+def contact_data_zip_by_link(*, token: str, request: HttpRequest | None = None) -> bytes:
+    """The ZIP of the contact a data link names, spending the link (art. 15 and 20).
+
+    LinkExpired, LinkUsed or LinkInvalid when it may not: nothing is exported then."""
+    with transaction.atomic():
+        contact = rights_token_use(token=token, purpose=DATA_EXPORT)
+        return contact_data_zip(contact=contact, request=request)
 
 
-# --- Signed links ---------------------------------------------------------------------------
+@transaction.atomic
+def contact_erase_by_link(*, token: str, request: HttpRequest | None = None) -> Contact:
+    """Erase the contact an erasure link names, spending the link (art. 17).
 
-
-def _max_age(purpose: str) -> dt.timedelta:
-    if purpose == PREFERENCES:
-        return dt.timedelta(days=getattr(settings, "PREFERENCES_LINK_MAX_AGE_DAYS", 30))
-    return dt.timedelta(hours=getattr(settings, "DATA_EXPORT_LINK_MAX_AGE_HOURS", 48))
-
-
-def _fingerprint(contact: Contact) -> str:
-    return email_hash(contact.email)[:16] if contact.email else ""
-
-
-def rights_token_make(*, contact: Contact, purpose: str) -> str:
-    """A signed token for one purpose, valid while the contact keeps this address."""
-    if contact.is_anonymised or not contact.email:
-        raise DomainError(_("This contact has no address to send a link to."))
-    signer = signing.TimestampSigner(salt=SALTS[purpose])
-    return signer.sign_object({"c": contact.pk, "e": _fingerprint(contact)})
-
-
-def rights_token_read(*, token: str, purpose: str) -> Contact:
-    """The contact a token names, or LinkExpired / LinkInvalid (which shows no data)."""
-    signer = signing.TimestampSigner(salt=SALTS[purpose])
-    try:
-        payload = signer.unsign_object(token, max_age=_max_age(purpose))
-    except signing.SignatureExpired:
-        raise LinkExpired(_("This link has expired."), code="expired") from None
-    except (signing.BadSignature, ValueError, TypeError):
-        raise LinkInvalid(_("This link is not valid."), code="invalid") from None
-    contact_id = payload.get("c") if isinstance(payload, dict) else None
-    contact = (
-        Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
-        if isinstance(contact_id, int)
-        else None
+    LinkExpired, LinkUsed or LinkInvalid when it may not: nothing is erased then."""
+    contact = rights_token_use(token=token, purpose=ERASURE)
+    return contact_anonymise(
+        contact=contact, request=request, reason="erasure requested by the citizen"
     )
-    if contact is None or not contact.email or payload.get("e") != _fingerprint(contact):
-        raise LinkInvalid(_("This link is not valid."), code="invalid")
-    return contact
-
-
-def rights_url(*, contact: Contact, purpose: str, language: str) -> str:
-    """The absolute link for the email, in the citizen's language."""
-    token = rights_token_make(contact=contact, purpose=purpose)
-    name = "preferences" if purpose == PREFERENCES else "data-download"
-    with translation.override(language):
-        path = reverse(f"contacts_public:{name}", kwargs={"token": token})
-    return f"{settings.SITE_URL}{path}"
-
-
-def _email_language(contact: Contact, language: str | None) -> str:
-    site_languages = {code for code, _name in settings.LANGUAGES}
-    for candidate in (language, contact.language):
-        if candidate in site_languages:
-            return str(candidate)
-    return str(settings.LANGUAGE_CODE)
-
-
-def rights_link_email(*, contact: Contact, purpose: str, language: str | None = None) -> bool:
-    """Send the citizen a link to their preference centre or their data; False if we may not.
-
-    Service mail: the citizen asked for it, so only a deliverable address is needed.
-    """
-    if not may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE):
-        return False
-    language = _email_language(contact, language)
-    with translation.override(language):
-        context = {
-            "url": rights_url(contact=contact, purpose=purpose, language=language),
-            "institution": settings.INSTITUTION,
-            "purpose": purpose,
-            "max_age_days": _max_age(PREFERENCES).days,
-            "max_age_hours": int(_max_age(DATA_EXPORT).total_seconds() // 3600),
-        }
-        subject = (
-            _("Your email preferences")
-            if purpose == PREFERENCES
-            else _("Download a copy of your data")
-        )
-        message = EmailMultiAlternatives(
-            subject=f"{subject} · {settings.INSTITUTION['name']}",
-            body=render_to_string(f"contacts/email/{purpose}_link.txt", context),
-            to=[contact.email or ""],
-        )
-        message.attach_alternative(
-            render_to_string(f"contacts/email/{purpose}_link.html", context), "text/html"
-        )
-    message.send()
-    return True
-
-
-def rights_link_request(*, email: str, purpose: str, language: str) -> None:
-    """A citizen typed an address to get a link: send one after commit if it is ours.
-
-    Says nothing about whether the address is known (no account enumeration); the email goes
-    out from a worker, so the answer takes the same time either way.
-    """
-    from contacts.tasks_rights import email_rights_link
-
-    contact = contacts_with_email(email).filter(anonymised_at__isnull=True).first()
-    if contact is not None:
-        email_rights_link.delay_on_commit(contact_id=contact.pk, purpose=purpose, language=language)
-
-
-def rate_limit_hit(*, request: HttpRequest, scope: str) -> bool:
-    """Count one attempt from this (hashed) IP; True once it is over the hourly limit."""
-    key = f"contacts.rights.rate:{scope}:{request_ip_hash(request) or 'unknown'}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > RATE_LIMIT_PER_HOUR
 
 
 def _lock(contact: Contact) -> None:
@@ -424,7 +327,7 @@ def contact_data_zip(
         name: rows[0] if name == "contact" else rows for name, rows in sections.items()
     }
     data["exported_at"] = timezone.now().isoformat()
-    language = _email_language(contact, translation.get_language())
+    language = email_language(contact, translation.get_language())
     with translation.override(language):
         context = {
             "institution": settings.INSTITUTION,

@@ -9,8 +9,8 @@ from contacts.models import Contact
 
 @shared_task(queue="email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def email_rights_link(*, contact_id: int, purpose: str, language: str) -> None:
-    """Email a preference-centre or data-download link the citizen asked for."""
-    from contacts.rights import rights_link_email
+    """Email a link the citizen asked for: preference centre, data download or erasure."""
+    from contacts.links import rights_link_email
 
     contact = Contact.objects.filter(pk=contact_id, anonymised_at__isnull=True).first()
     if contact is not None:
@@ -23,3 +23,11 @@ def contacts_retention_sweep() -> int:
     from contacts.rights import contacts_retention_sweep as sweep
 
     return sweep()
+
+
+@shared_task
+def used_tokens_purge() -> int:
+    """Forget the used single-use links that would have expired anyway."""
+    from contacts.links import used_tokens_purge as purge
+
+    return purge()

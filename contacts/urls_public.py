@@ -17,16 +17,7 @@ urlpatterns = [
         views_public.preferences_unsubscribe,
         name="preferences-unsubscribe",
     ),
-    path(
-        _("preferences/<str:token>/download/"),
-        views_public.preferences_download,
-        name="preferences-download",
-    ),
-    path(
-        _("preferences/<str:token>/delete/"),
-        views_public.preferences_delete,
-        name="preferences-delete",
-    ),
     path(_("my-data/"), views_public.data_request, name="data-request"),
     path(_("my-data/<str:token>/"), views_public.data_download, name="data-download"),
+    path(_("my-data/erase/<str:token>/"), views_public.data_erase, name="data-erase"),
 ]

@@ -52,6 +52,18 @@ def email_hash(email: str) -> str:
     return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
+def email_fingerprint(email: str) -> str:
+    """16 hex characters of a keyed hash of an address, bound into every signed link that names
+    a contact or a sender: the link dies when the address changes or is erased.
+
+    Keyed on PERSONAL_DATA_KEY, so rotating SECRET_KEY (with SECRET_KEY_FALLBACKS) voids no link
+    already sent; and derived apart from `email_hash`, so a link (whose payload anyone holding
+    it can read) tells nothing about the tombstones."""
+    key = hashlib.sha256(b"contacts.link_fingerprint:" + settings.PERSONAL_DATA_KEY.encode())
+    normalised = email.strip().lower().encode()
+    return hmac.new(key.digest(), normalised, hashlib.sha256).hexdigest()[:16]
+
+
 def phone_normalise(raw: str, region: str = "ES") -> str:
     text = (raw or "").strip()
     if not text:

@@ -129,7 +129,10 @@ class Form(models.Model):
         _("webhook secret"),
         max_length=64,
         blank=True,
-        help_text=_("Signs each webhook request (HMAC-SHA256 in X-Inbound-Signature)."),
+        help_text=_(
+            "Shared with the receiving system, which checks X-Inbound-Signature: the time and "
+            "an HMAC-SHA256 of the time and the body (docs/webhooks.md)."
+        ),
     )
     progressive_max_fields = models.PositiveSmallIntegerField(
         _("maximum fields for known contacts"),

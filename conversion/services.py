@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, Tombstone
-from contacts.validation import email_hash
+from contacts.validation import email_fingerprint, email_hash
 from conversion.forms import UTM_FIELDS, json_value, upload_content_type
 from conversion.forms import form_fields as fields_of
 from conversion.models import (
@@ -290,7 +290,7 @@ def optin_confirm(token: str) -> Submission:
 
 
 def _fingerprint(contact: Contact) -> str:
-    return email_hash(contact.email)[:16] if contact.email else ""
+    return email_fingerprint(contact.email) if contact.email else ""
 
 
 def contact_token(contact: Contact) -> str:

@@ -17,6 +17,7 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
+from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from inbound.lib.broker import celery_broker
 from inbound.lib.env import (
@@ -180,10 +181,12 @@ else:
 # until this many seconds pass or staff change what they show (inbound.lib.pagecache).
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
 
-# Citizens' rights: how long signed links live, and when inactive contacts without consent
-# are anonymised (contacts.rights).
+# Citizens' rights (contacts.links, contacts.rights): how long signed links live, how many
+# link e-mails one address may be sent a day whoever asks, and when inactive contacts without
+# consent are anonymised. The links to download or erase one's data are also single use.
 PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 30, minimum=1)
-DATA_EXPORT_LINK_MAX_AGE_HOURS = env_int("DATA_EXPORT_LINK_MAX_AGE_HOURS", 48, minimum=1)
+RIGHTS_DATA_LINK_MAX_AGE_MINUTES = env_int("RIGHTS_DATA_LINK_MAX_AGE_MINUTES", 60, minimum=5)
+RIGHTS_EMAILS_PER_ADDRESS_PER_DAY = env_int("RIGHTS_EMAILS_PER_ADDRESS_PER_DAY", 5, minimum=1)
 CONTACT_RETENTION_MONTHS = env_int("CONTACT_RETENTION_MONTHS", 24, minimum=1)
 # How long each kind of personal data is kept, in days (inbound.retention, nightly): then it is
 # deleted, or redacted where the row must stay for aggregates. RETENTION_<KIND>_DAYS overrides.
@@ -500,6 +503,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbound.tasks.retention_purge",
         "schedule": crontab(minute=35, hour=3),
     },
+    "contacts-used-tokens-purge": {
+        # Used single-use links (data download, erasure) once they would have expired anyway.
+        "task": "contacts.tasks_rights.used_tokens_purge",
+        "schedule": crontab(minute=53),
+    },
     "axes-expired-attempts": {
         "task": "inbound.tasks.login_attempts_prune",
         "schedule": crontab(minute=17, hour=3),
@@ -601,27 +609,39 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# Tokens of citizens' links never reach a log line: Django's request logging is filtered
+# (`/es/baja/<redacted>/`, inbound.lib.logredact), and so is everything the console handler
+# writes. Django's own handlers for `django` and `django.server` are replaced by ours (they
+# would print the same lines again, unfiltered); the JSON lines leave out the request object,
+# whose text is its path.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inbound.lib.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "inbound.lib.requestid.RequestIdFilter"},
+        "redact_tokens": {"()": "inbound.lib.logredact.TokenRedactFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "reserved_attrs": [*JSON_LOG_RESERVED_ATTRS, "request", "server_time"],
         },
         "text": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_tokens"],
             "formatter": env_str("LOG_FORMAT") or ("text" if DEBUG else "json"),
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {"handlers": [], "filters": ["redact_tokens"], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },

@@ -1,12 +1,18 @@
-"""A real HTTP server on 127.0.0.1 that records the requests it gets: the far end of webhooks."""
+"""A real HTTP server on 127.0.0.1 that records the requests it gets: the far end of webhooks.
+
+`signature_is_valid` checks a recorded request's X-Inbound-Signature with the code that
+docs/webhooks.md gives receivers, run exactly as written there.
+"""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -58,3 +64,24 @@ def running_receiver() -> Iterator[Receiver]:
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "webhooks.md"
+
+
+@functools.cache
+def documented_verifier() -> Callable[..., bool]:
+    """`inbound_signature_is_valid` from the first Python block of docs/webhooks.md."""
+    code = DOCS.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(DOCS), "exec"), namespace)  # noqa: S102 (our own documentation)
+    return namespace["inbound_signature_is_valid"]  # type: ignore[no-any-return]
+
+
+def signature_is_valid(
+    request: dict[str, Any], secret: str, *, now: float | None = None, body: bytes | None = None
+) -> bool:
+    """Whether a request the receiver recorded is signed with `secret` (and recent, as of
+    `now`), judged as docs/webhooks.md tells receivers to; `body` replaces the one received."""
+    header = request["headers"].get("X-Inbound-Signature", "")
+    return documented_verifier()(header, request["body"] if body is None else body, secret, now=now)

@@ -19,8 +19,11 @@ address, e.g. a CRM on the institution's own network, and the tests' local serve
 `WEBHOOKS_ALLOWED_HOSTS` (these host names may resolve to private addresses). Outgoing proxies
 (`HTTPS_PROXY`) are not used: the check is about the address we connect to.
 
-Each call is signed: `X-Inbound-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, keyed with
-the target's shared secret, so the receiver can tell it came from us unaltered.
+Each call is signed: `X-Inbound-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
+keyed with the target's shared secret, so the receiver can tell it came from us unaltered; the
+time is inside what is signed, so a receiver that refuses signatures older than five minutes
+cannot be fed a captured request again (a replay). Each attempt is signed afresh. How a
+receiver checks it: docs/webhooks.md.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from urllib.parse import SplitResult, urlsplit
 
@@ -61,10 +65,12 @@ class WebhookFailed(Exception):
         self.status = status
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """The X-Inbound-Signature header value: HMAC-SHA256 of the raw body."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def webhook_signature(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
+    """The X-Inbound-Signature header value: `t=<timestamp>,v1=<HMAC-SHA256 of "<t>.<body>">`,
+    the timestamp being now (Unix seconds) unless given."""
+    signed_at = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{signed_at}.".encode() + body, hashlib.sha256)
+    return f"t={signed_at},v1={digest.hexdigest()}"
 
 
 def webhook_target_problem(url: str) -> str | None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from campaigns.control import campaign_send_now
 from campaigns.models import Campaign
+from campaigns.rendering import SAMPLE_TOKEN
 from campaigns.sending import campaigns_send_due
+from contacts.models import ConsentRecord
+from contacts.selectors import consent_is_granted
 from inbound.models import AuditEntry
 from tests.campaigns.test_gate import CLEAR, with_body
 from tests.campaigns.test_sending import subscriber
@@ -220,3 +225,35 @@ def test_a_malformed_time_is_refused_with_a_message_and_changes_nothing(
     assert "Introduzca una fecha/hora válida." in page.content.decode()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DRAFT and campaign.scheduled_at is None
+
+
+def test_previews_and_tests_carry_sample_links_that_open_nothing_of_the_contact(
+    client: Client, marketer: Any, smtp_sink: SmtpSink
+) -> None:
+    """Previewing "as Lucía" must not hand staff (or whoever a test is forwarded to) a working
+    link to Lucía's preference centre or her unsubscribe."""
+    lucia = subscriber(email="lucia@correo.example")
+    campaign = with_body(CLEAR, lucia)
+    client.force_login(marketer)
+
+    frame = client.get(url("preview", campaign), {"contact": lucia.pk}).content.decode()
+    client.post(url("test-send", campaign), {"recipients": marketer.email, "contact": lucia.pk})
+
+    test = email.message_from_bytes(smtp_sink.messages[0], policy=email.policy.default)
+    html = test.get_body(("html",))
+    assert html is not None
+    header_link = str(test["List-Unsubscribe"]).split(",")[0].strip("<> ")
+    citizen = Client()
+    for shown in (frame, html.get_content()):
+        own = sorted(set(re.findall(rf'href="{re.escape(settings.SITE_URL)}(/[^"]*)"', shown)))
+        assert len(own) == 2, own  # the preference centre and the unsubscribe link
+        for path in own:
+            assert SAMPLE_TOKEN in path
+            opened = citizen.get(path)
+            assert opened.status_code in {400, 404}
+            assert "Este enlace no es válido" in opened.content.decode()
+    one_click = citizen.post(
+        header_link.removeprefix(settings.SITE_URL), {"List-Unsubscribe": "One-Click"}
+    )
+    assert one_click.status_code == 404
+    assert consent_is_granted(contact=lucia, purpose=ConsentRecord.Purpose.NEWSLETTER)

@@ -3,7 +3,12 @@ recorded in the consent ledger and the timeline; a forged link does nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from typing import Any
+
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
@@ -110,7 +115,11 @@ def test_a_forged_or_tampered_link_is_not_found_and_changes_nothing(
     ]
 
     for url in forged:
-        assert getattr(client, method)(url).status_code == 404
+        response = getattr(client, method)(url)
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "Este enlace no es válido" in page
+        assert f'href="{reverse("contacts_public:preferences-request")}"' in page
 
     assert consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
     assert unsubscribes(contact) == 0
@@ -124,3 +133,40 @@ def test_a_link_stops_working_once_the_contact_changed_address(client: Client) -
 
     assert client.post(url).status_code == 404
     assert consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)
+
+
+def test_the_unsubscribe_page_hands_out_no_preference_link(client: Client) -> None:
+    """An unsubscribe link never expires and travels in forwarded mail: its page must not open
+    the preference centre; it points to the page that e-mails a link to the address typed."""
+    contact = subscriber()
+    campaign = campaign_for(contact)
+    request_page = reverse("contacts_public:preferences-request")
+
+    asked = client.get(link(contact, campaign)).content.decode()
+    done = client.post(link(contact, campaign)).content.decode()
+
+    for page in (asked, done):
+        assert f'href="{request_page}"' in page
+        assert page.count(request_page) == 2  # that link and the footer's, nothing longer
+        assert contact.email not in page
+
+
+def test_links_sent_before_the_personal_data_key_still_unsubscribe(
+    client: Client, settings: Any
+) -> None:
+    """Unsubscribe links never expire: those in mail sent before fingerprints were keyed on
+    PERSONAL_DATA_KEY must go on working once it is set to the old SECRET_KEY (the upgrade
+    step of docs/operations.md)."""
+    contact = subscriber(email="antigua@correo.example")
+    campaign = campaign_for(contact)
+    old_key = hashlib.sha256(b"contacts.email_hash:" + settings.SECRET_KEY.encode()).digest()
+    old_fingerprint = hmac.new(old_key, b"antigua@correo.example", hashlib.sha256).hexdigest()
+    token = signing.Signer(salt="campaigns.unsubscribe").sign_object(
+        {"c": contact.pk, "k": campaign.pk, "e": old_fingerprint[:16]}
+    )
+    settings.PERSONAL_DATA_KEY = settings.SECRET_KEY
+
+    response = client.post(reverse("campaigns:unsubscribe", kwargs={"token": token}))
+
+    assert response.status_code == 200
+    assert not consent_is_granted(contact=contact, purpose=ConsentRecord.Purpose.NEWSLETTER)

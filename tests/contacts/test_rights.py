@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import time
 import zipfile
 from typing import Any
@@ -19,7 +20,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, include, path, 
 from django.utils import timezone, translation
 
 import inbound.urls
-from contacts import rights
+from contacts import links, rights
 from contacts.admin.rights import RIGHTS_ACTIONS
 from contacts.models import (
     ConsentRecord,
@@ -31,6 +32,7 @@ from contacts.models import (
     Tag,
     Tombstone,
     Touchpoint,
+    UsedToken,
 )
 from contacts.selectors import may_email
 from contacts.services import contact_upsert, touchpoint_record
@@ -140,41 +142,42 @@ def test_tampered_token_answers_400_and_shows_no_data(client: Client, vecina: Co
 
 
 def test_token_for_one_purpose_does_not_open_another(client: Client, vecina: Contact) -> None:
-    response = client.get(url("data-download", token=token_for(vecina)))
+    crossings = [
+        ("data-download", token_for(vecina)),
+        ("data-erase", token_for(vecina)),
+        ("data-download", token_for(vecina, rights.ERASURE)),
+        ("data-erase", token_for(vecina, rights.DATA_EXPORT)),
+        ("preferences", token_for(vecina, rights.DATA_EXPORT)),
+    ]
+    for name, token in crossings:
+        for method in ("get", "post"):
+            response = getattr(client, method)(url(name, token=token), {"confirm": "on"})
 
-    assert response.status_code == 400
+            assert response.status_code == 400, (name, method)
+            page = response.content.decode()
+            assert "Este enlace no es válido" in page and "lucia.perez" not in page
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+    assert not AuditEntry.objects.filter(action="data_exported_by_citizen").exists()
 
 
-def test_expired_preferences_link_offers_to_send_a_fresh_one(
+def test_data_links_expire_after_an_hour(
     client: Client, vecina: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = old_token(monkeypatch, vecina, rights.PREFERENCES, age=31 * 86400)
+    for purpose, name in ((rights.DATA_EXPORT, "data-download"), (rights.ERASURE, "data-erase")):
+        fresh = old_token(monkeypatch, vecina, purpose, age=59 * 60)
+        stale = old_token(monkeypatch, vecina, purpose, age=61 * 60)
 
-    response = client.get(url("preferences", "en", token=token))
-
-    assert response.status_code == 410
-    page = response.content.decode()
-    assert "This link has expired" in page
-    assert f'action="{url("preferences-request", "en")}"' in page
-    assert "lucia.perez" not in page
-
-
-def test_preferences_link_still_works_on_day_29(
-    client: Client, vecina: Contact, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = old_token(monkeypatch, vecina, rights.PREFERENCES, age=29 * 86400)
-
-    assert client.get(url("preferences", token=token)).status_code == 200
-
-
-def test_data_link_expires_after_48_hours(
-    client: Client, vecina: Contact, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fresh = old_token(monkeypatch, vecina, rights.DATA_EXPORT, age=47 * 3600)
-    stale = old_token(monkeypatch, vecina, rights.DATA_EXPORT, age=49 * 3600)
-
-    assert client.get(url("data-download", token=fresh)).status_code == 200
-    assert client.get(url("data-download", token=stale)).status_code == 410
+        assert client.get(url(name, token=fresh)).status_code == 200
+        expired = client.post(url(name, "en", token=stale), {"confirm": "on"})
+        assert expired.status_code == 410
+        page = expired.content.decode()
+        assert "This link has expired" in page
+        assert f'action="{url("data-request", "en")}"' in page
+        assert re.search(rf'value="{purpose}"[^>]* checked', page)  # the same kind of link
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+    assert not AuditEntry.objects.filter(action="data_exported_by_citizen").exists()
 
 
 def test_link_dies_when_the_email_changes(client: Client, vecina: Contact) -> None:
@@ -374,13 +377,46 @@ def test_data_request_emails_a_download_link_in_the_citizens_language(
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url("data-request", "es"), {"email": vecina.email})
+        response = client.post(
+            url("data-request", "es"), {"purpose": rights.DATA_EXPORT, "email": vecina.email}
+        )
 
     assert response.status_code == 200
+    assert "El enlace funciona durante 60 minutos y una sola vez." in response.content.decode()
     assert len(mail.outbox) == 1
-    assert "/es/" in mail.outbox[0].body
-    html = mail.outbox[0].alternatives[0][0]  # type: ignore[attr-defined]
+    message = mail.outbox[0]
+    assert "/es/mis-datos/" in message.body
+    assert "El enlace funciona durante 60 minutos y una sola vez." in message.body
+    html = message.alternatives[0][0]  # type: ignore[attr-defined]
     assert 'lang="es"' in html
+
+
+def test_erasure_request_emails_an_erasure_link(
+    client: Client, vecina: Contact, eager_celery: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("data-request", "en"), {"purpose": rights.ERASURE, "email": vecina.email})
+
+    [message] = mail.outbox
+    assert message.subject.startswith("Erase your personal data")
+    link = next(line for line in message.body.splitlines() if "/en/" in line).strip()
+    assert "/en/my-data/erase/" in link
+    response = Client().get("/" + link.split("://", 1)[1].split("/", 1)[1])
+    assert response.status_code == 200
+    assert "Erase your personal data" in response.content.decode()
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+
+
+def test_the_data_request_needs_a_choice_and_an_address(client: Client) -> None:
+    response = client.post(url("data-request", "en"), {"email": "no es una dirección"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose what you want to do." in page
+    assert "Enter a valid email address." in page
+    assert mail.outbox == []
 
 
 def test_erased_contacts_get_no_link(vecina: Contact) -> None:
@@ -391,18 +427,39 @@ def test_erased_contacts_get_no_link(vecina: Contact) -> None:
 
 
 def test_too_many_link_requests_from_one_address_get_429(client: Client) -> None:
+    data = {"purpose": rights.DATA_EXPORT, "email": "x@correo.example"}
     for _ in range(rights.RATE_LIMIT_PER_HOUR):
-        assert (
-            client.post(url("data-request", "en"), {"email": "x@correo.example"}).status_code == 200
-        )
+        assert client.post(url("data-request", "en"), data).status_code == 200
 
-    response = client.post(url("data-request", "en"), {"email": "x@correo.example"})
+    response = client.post(url("data-request", "en"), data)
 
     assert response.status_code == 429
     assert "Too many requests" in response.content.decode()
-    other = client.post(url("data-request"), {"email": "x@correo.example"},
-                        REMOTE_ADDR="198.51.100.7")  # fmt: skip
+    other = client.post(url("data-request"), data, REMOTE_ADDR="198.51.100.7")
     assert other.status_code == 200
+
+
+def test_one_address_gets_a_limited_number_of_link_emails_a_day_whoever_asks(
+    client: Client, vecina: Contact, eager_celery: None, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    settings.RIGHTS_EMAILS_PER_ADDRESS_PER_DAY = 3
+    answers = []
+    for attempt, purpose in enumerate(
+        [rights.PREFERENCES, rights.DATA_EXPORT, rights.ERASURE, rights.DATA_EXPORT]
+    ):
+        name = "preferences-request" if purpose == rights.PREFERENCES else "data-request"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                url(name, "en"),
+                {"purpose": purpose, "email": vecina.email.upper()},
+                REMOTE_ADDR=f"198.51.100.{attempt + 1}",  # a new connection each time
+            )
+        answers.append((response.status_code, "Check your email" in response.content.decode()))
+
+    assert answers == [(200, True)] * 4  # the fourth is answered the same, and sends nothing
+    assert len(mail.outbox) == 3
+    assert mail.outbox[-1].subject.startswith("Erase your personal data")
 
 
 # --- Access and portability ------------------------------------------------------------------
@@ -426,7 +483,7 @@ def test_the_data_download_holds_everything_we_know(
     )
     touchpoint_record(kind="survey_response", contact=vecina, properties={"score": 9})
 
-    response = client.get(url("data-download", "en", token=token_for(vecina, rights.DATA_EXPORT)))
+    response = client.post(url("data-download", "en", token=token_for(vecina, rights.DATA_EXPORT)))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
@@ -452,37 +509,146 @@ def test_the_data_download_holds_everything_we_know(
 
 
 def test_the_readme_is_in_the_citizens_language(client: Client, vecina: Contact) -> None:
-    response = client.post(url("preferences-download", "en", token=token_for(vecina)))
+    response = client.post(url("data-download", "en", token=token_for(vecina, rights.DATA_EXPORT)))
 
     _data, readme = open_zip(response.content)
     assert "Your personal data held by" in readme
 
 
+def test_opening_the_data_link_only_shows_a_button(client: Client, vecina: Contact) -> None:
+    """A mail scanner follows the link (GET): it must download nothing and spend nothing."""
+    token = token_for(vecina, rights.DATA_EXPORT)
+
+    opened = client.get(url("data-download", "en", token=token))
+
+    assert opened.status_code == 200
+    assert opened["Content-Type"].startswith("text/html")
+    page = opened.content.decode()
+    assert "Download my data" in page and 'method="post"' in page
+    assert "lucia.perez" not in page
+    assert not AuditEntry.objects.filter(action="data_exported_by_citizen").exists()
+    assert not UsedToken.objects.exists()
+    assert client.post(url("data-download", token=token))["Content-Type"] == "application/zip"
+
+
+def test_the_download_button_is_protected_against_csrf(vecina: Contact) -> None:
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(url("data-download", token=token_for(vecina, rights.DATA_EXPORT)))
+
+    assert response.status_code == 403
+    assert not AuditEntry.objects.filter(action="data_exported_by_citizen").exists()
+
+
+def test_a_data_link_works_only_once(client: Client, vecina: Contact) -> None:
+    token = token_for(vecina, rights.DATA_EXPORT)
+    assert client.post(url("data-download", token=token))["Content-Type"] == "application/zip"
+
+    for method in ("get", "post"):
+        again = getattr(client, method)(url("data-download", token=token))
+
+        assert again.status_code == 410
+        page = again.content.decode()
+        assert "Este enlace ya se ha usado" in page
+        assert f'action="{url("data-request")}"' in page
+        assert "lucia.perez" not in page
+    assert AuditEntry.objects.filter(action="data_exported_by_citizen").count() == 1
+    # A link asked for afresh works.
+    fresh = client.post(url("data-download", token=token_for(vecina, rights.DATA_EXPORT)))
+    assert fresh["Content-Type"] == "application/zip"
+
+
+def test_the_preference_centre_neither_downloads_nor_erases(
+    client: Client, vecina: Contact
+) -> None:
+    token = token_for(vecina)
+    preferences = url("preferences", "en", token=token)
+
+    page = client.get(preferences).content.decode()
+
+    assert f'href="{url("data-request", "en")}"' in page
+    assert "Download my data" not in page and "Erase my data" not in page
+    for old_action in ("download", "delete"):
+        assert client.post(f"{preferences}{old_action}/", {"confirm": "on"}).status_code == 404
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+    assert not AuditEntry.objects.filter(action="data_exported_by_citizen").exists()
+
+
 # --- Erasure ---------------------------------------------------------------------------------
 
 
-def test_delete_me_asks_for_confirmation_first(client: Client, vecina: Contact) -> None:
-    token = token_for(vecina)
-    assert client.get(url("preferences-delete", "en", token=token)).status_code == 200
+def test_erasure_asks_for_confirmation_first(client: Client, vecina: Contact) -> None:
+    token = token_for(vecina, rights.ERASURE)
+    opened = client.get(url("data-erase", "en", token=token))
+    assert opened.status_code == 200
+    assert 'method="post"' in opened.content.decode()
 
-    response = client.post(url("preferences-delete", "en", token=token), {})
+    response = client.post(url("data-erase", "en", token=token), {})
 
     assert response.status_code == 400
     assert "Tick the box to confirm." in response.content.decode()
     vecina.refresh_from_db()
     assert not vecina.is_anonymised
+    assert not UsedToken.objects.exists()  # the link still works
 
 
-def test_delete_me_erases_the_citizen_and_the_link_dies(client: Client, vecina: Contact) -> None:
-    token = token_for(vecina)
+def test_erasure_erases_the_citizen_and_the_link_dies(client: Client, vecina: Contact) -> None:
+    erase = token_for(vecina, rights.ERASURE)
+    preferences = token_for(vecina)
 
-    response = client.post(url("preferences-delete", "en", token=token), {"confirm": "on"})
+    response = client.post(url("data-erase", "en", token=erase), {"confirm": "on"})
 
     assert response.status_code == 200
     assert "Your data has been erased" in response.content.decode()
     vecina.refresh_from_db()
     assert vecina.is_anonymised and vecina.email is None
-    assert client.get(url("preferences", token=token)).status_code == 400
+    assert Tombstone.objects.count() == 1
+    assert client.get(url("preferences", token=preferences)).status_code == 400
+    # Clicked twice (or the e-mail replayed): a clear page, and nothing more happens.
+    again = client.post(url("data-erase", "en", token=erase), {"confirm": "on"})
+    assert again.status_code == 410
+    assert "This link has already been used" in again.content.decode()
+    assert AuditEntry.objects.filter(action="contact_anonymised").count() == 1
+
+
+def test_the_erase_button_is_protected_against_csrf(vecina: Contact) -> None:
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        url("data-erase", token=token_for(vecina, rights.ERASURE)), {"confirm": "on"}
+    )
+
+    assert response.status_code == 403
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+
+
+def test_a_tampered_erasure_link_erases_nothing(client: Client, vecina: Contact) -> None:
+    token = token_for(vecina, rights.ERASURE)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+
+    response = client.post(url("data-erase", "en", token=tampered), {"confirm": "on"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This link is not valid" in page
+    assert f'href="{url("data-request", "en")}"' in page
+    vecina.refresh_from_db()
+    assert not vecina.is_anonymised
+
+
+def test_used_links_are_forgotten_once_they_would_have_expired(
+    client: Client, vecina: Contact
+) -> None:
+    token = token_for(vecina, rights.DATA_EXPORT)
+    client.post(url("data-download", token=token))
+    [used] = UsedToken.objects.all()
+    assert token not in used.token_hash
+
+    assert links.used_tokens_purge(now=used.expires_at - dt.timedelta(seconds=1)) == 0
+    assert links.used_tokens_purge(now=used.expires_at + dt.timedelta(seconds=1)) == 1
+    assert not UsedToken.objects.exists()
 
 
 def test_anonymisation_leaves_no_personal_data_anywhere(

@@ -6,14 +6,10 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
-import hashlib
-import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ from conversion.tasks import effects_sweep
 from tests.contacts.factories import TopicFactory
 from tests.conversion.factories import newsletter_form
 from tests.factories import StaffFactory
+from tests.http_receiver import Receiver, running_receiver, signature_is_valid
 from tests.smtp import SmtpSink
 
 SECRET = "un-secreto-compartido"
@@ -49,37 +46,10 @@ def submit(form: Any, language: str = "es", **cleaned: Any) -> Submission:
     return submission
 
 
-class Receiver:
-    """A real HTTP server on 127.0.0.1 that records what it got and answers `status`."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    with override_settings(WEBHOOKS_ALLOW_PRIVATE=True):  # the receiver is on loopback
-        yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with running_receiver() as receiver, override_settings(WEBHOOKS_ALLOW_PRIVATE=True):
+        yield receiver  # on loopback, hence WEBHOOKS_ALLOW_PRIVATE
 
 
 @pytest.mark.django_db
@@ -159,8 +129,8 @@ def test_the_webhook_is_posted_signed_with_hmac(receiver: Receiver) -> None:
 
     assert len(receiver.requests) == 1
     request = receiver.requests[0]
-    expected = hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
-    assert request["headers"]["X-Inbound-Signature"] == f"sha256={expected}"
+    assert signature_is_valid(request, SECRET)  # as docs/webhooks.md tells receivers
+    assert not signature_is_valid(request, SECRET, now=time.time() + 301)  # no replays
     payload = json.loads(request["body"])
     assert payload["submission"] == submission.pk
     assert payload["form"] == form.slug

@@ -137,6 +137,7 @@ def test_published_form_shows_its_fields_and_the_data_protection_notice(
     assert "Basic information on data protection" in html
     assert "Sending you the mobility newsletter." in html
     assert reverse("privacy") in html
+    assert f'href="{reverse("contacts_public:data-request")}"' in html  # access, erasure
     assert 'aria-describedby="id_email_helptext"' in html
     assert "Last name" not in html  # progressive fields are for recognised contacts only
 

@@ -7,6 +7,7 @@ against the settings that read it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat")
 QUEUES = {"default", "email", "tracking"}
+GUNICORN_CONFIG = "python:inbound.gunicorn_conf"
 
 # What an operator puts in .env: the variables docker-compose.yml requires.
 DEPLOY_ENV = {
@@ -217,7 +220,7 @@ def test_compose_runs_web_with_gunicorn_on_port_8000() -> None:
     argv = command("web")
     assert argv[:2] == ["gunicorn", "inbound.wsgi"]
     assert option(argv, "--bind") == "0.0.0.0:8000"
-    assert option(argv, "--access-logfile") == "-"
+    assert option(argv, "--config") == GUNICORN_CONFIG
     assert [str(port).rsplit(":", 1)[1] for port in service("web")["ports"]] == ["8000"]
 
 
@@ -314,7 +317,7 @@ def test_dockerfile_cmd_runs_gunicorn_on_port_8000() -> None:
     argv = dockerfile_json("CMD")
     assert argv[:2] == ["gunicorn", "inbound.wsgi"]
     assert option(argv, "--bind") == "0.0.0.0:8000"
-    assert option(argv, "--access-logfile") == "-"
+    assert option(argv, "--config") == GUNICORN_CONFIG
     assert "EXPOSE 8000" in dockerfile_instructions()
 
 
@@ -378,15 +381,29 @@ def test_make_run_starts_web_worker_and_beat_in_development_mode() -> None:
 
 
 def test_compose_dockerfile_and_procfile_log_requests_the_same_way() -> None:
-    """One access-log format: no client address, no query string, with the request id."""
-    formats = {
-        option(dockerfile_json("CMD"), "--access-logformat"),
-        option(command("web"), "--access-logformat"),
-        option(procfile()["web"], "--access-logformat"),
+    """One gunicorn configuration, read by gunicorn itself: an access log without the client
+    address or the query string, with the request id, through the logger that redacts tokens."""
+    configs = {
+        option(dockerfile_json("CMD"), "--config"),
+        option(command("web"), "--config"),
+        option(procfile()["web"], "--config"),
     }
-    assert len(formats) == 1
-    [access_format] = formats
+    assert configs == {GUNICORN_CONFIG}
+    for argv in (dockerfile_json("CMD"), command("web"), procfile()["web"]):
+        assert "--access-logformat" not in argv and "--access-logfile" not in argv
+
+    from gunicorn.app.base import Application
+    from gunicorn.config import Config
+
+    # gunicorn's own reading of a `python:` config file, without starting a server.
+    reader = SimpleNamespace(cfg=Config())
+    reader.get_config_from_module_name = lambda name: vars(importlib.import_module(name))
+    Application.load_config_from_module_name_or_filename(reader, GUNICORN_CONFIG)  # type: ignore[arg-type]
+    cfg = reader.cfg
+    access_format = cfg.access_log_format
+    assert cfg.accesslog == "-"
     assert "%(h)s" not in access_format
     assert "%(r)s" not in access_format
     assert "%(q)s" not in access_format
     assert "{x-request-id}o" in access_format
+    assert cfg.logger_class.__name__ == "GunicornLogger"

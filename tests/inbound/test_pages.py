@@ -188,3 +188,26 @@ def test_query_strings_share_the_cached_page(
     with django_assert_num_queries(0):  # type: ignore[operator]
         response = client.get("/es/privacidad/?utm_source=boletin&x=123")
     assert "Política de privacidad" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "subscriptions", "my_data"),
+    [
+        ("es", "/es/preferencias/", "/es/mis-datos/"),
+        ("en", "/en/preferences/", "/en/my-data/"),
+    ],
+)
+def test_every_page_links_to_the_subscription_and_data_request_pages_from_its_footer(
+    client: Client, demo: None, language: str, subscriptions: str, my_data: str
+) -> None:
+    """Citizens manage their subscriptions and their data from the site, not only from an
+    e-mail: each request page e-mails a link to the address typed there."""
+    pages = [f"/{language}/", "/es/noticias/" if language == "es" else "/en/news/",
+             "/es/privacidad/" if language == "es" else "/en/privacy/",
+             f"/{language}/no-such-page/", subscriptions, my_data]  # fmt: skip
+    for path in pages:
+        html = client.get(path).content.decode()
+        footer = html[html.index('<footer class="site-footer">') :]
+        assert f'<a href="{subscriptions}">' in footer, path
+        assert f'<a href="{my_data}">' in footer, path
+    assert client.get(subscriptions).status_code == client.get(my_data).status_code == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -20,10 +21,11 @@ from inbound.lib.webhooks import (
     WebhookRefused,
     address_is_public,
     webhook_post,
+    webhook_signature,
     webhook_target_problem,
 )
 from tests.conversion.factories import FormFactory
-from tests.http_receiver import Receiver, running_receiver
+from tests.http_receiver import Receiver, running_receiver, signature_is_valid
 
 SECRET = "un-secreto-compartido"
 PUBLIC = "93.184.216.34"
@@ -188,8 +190,7 @@ def test_the_post_is_signed_and_names_the_server_in_its_host_header(
     [request] = receiver.requests
     assert request["path"] == "/hook?x=1"
     assert request["body"] == body
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert request["headers"]["X-Inbound-Signature"] == f"sha256={expected}"
+    assert signature_is_valid(request, SECRET)
     assert request["headers"]["Host"] == f"{HOST}:{receiver.port}"
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["headers"]["X-Extra"] == "1"
@@ -264,3 +265,47 @@ def test_a_closed_port_is_a_failure_worth_retrying() -> None:
     with pytest.raises(WebhookFailed) as error:
         post(f"http://127.0.0.1:{port}/hook")
     assert "ConnectionRefusedError" in str(error.value)
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE=True)
+def test_the_signature_covers_the_time_and_the_body(receiver: Receiver) -> None:
+    body = b'{"event": "prueba"}'
+    before = int(time.time())
+
+    post(receiver.url, body)
+
+    [request] = receiver.requests
+    header = request["headers"]["X-Inbound-Signature"]
+    match = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", header)
+    assert match is not None, header
+    signed_at = int(match[1])
+    assert before <= signed_at <= time.time()
+    expected = hmac.new(SECRET.encode(), f"{signed_at}.".encode() + body, hashlib.sha256)
+    assert match[2] == expected.hexdigest()
+    assert header == webhook_signature(SECRET, body, timestamp=signed_at)
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE=True)
+def test_a_receiver_following_the_docs_refuses_replays_tampering_and_other_secrets(
+    receiver: Receiver,
+) -> None:
+    post(receiver.url, b'{"event": "prueba"}')
+    [request] = receiver.requests
+    signed_at = int(request["headers"]["X-Inbound-Signature"].split(",")[0].removeprefix("t="))
+
+    assert signature_is_valid(request, SECRET)
+    assert signature_is_valid(request, SECRET, now=signed_at + 299)
+    # Captured and sent again six minutes later: refused.
+    assert not signature_is_valid(request, SECRET, now=signed_at + 301)
+    assert not signature_is_valid(request, SECRET, body=b'{"event": "otra"}')
+    assert not signature_is_valid(request, "otro-secreto")
+    # A body re-signed under an old time, or an old-style header, is refused too.
+    stale = webhook_signature(SECRET, request["body"], timestamp=signed_at - 301)
+    assert not signature_is_valid(
+        {"headers": {"X-Inbound-Signature": stale}, "body": request["body"]}, SECRET,
+        now=signed_at,
+    )  # fmt: skip
+    legacy = "sha256=" + hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
+    assert not signature_is_valid(
+        {"headers": {"X-Inbound-Signature": legacy}, "body": request["body"]}, SECRET
+    )
