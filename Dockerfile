@@ -14,6 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONPATH=/app \
     DJANGO_SETTINGS_MODULE=inbound.settings \
+    DEBUG=0 \
     VAR_DIR=/app/var \
     WEB_CONCURRENCY=2
 

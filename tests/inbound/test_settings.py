@@ -39,6 +39,21 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def server(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Settings loaded as a server loads them (wsgi, asgi, Celery: no manage.py), with only
+    `env` set among CHOSEN_PER_TEST."""
+    clean = {k: v for k, v in os.environ.items() if k not in CHOSEN_PER_TEST}
+    setup = "import django; django.setup(); " + code
+    return subprocess.run(
+        [sys.executable, "-c", setup],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "inbound.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 PRINT_SETTINGS = (
     "from django.conf import settings; "
     "print(settings.DEBUG, settings.SECRET_KEY, settings.PERSONAL_DATA_KEY)"
@@ -80,7 +95,7 @@ def test_production_without_required_variable_stops_with_its_name(missing: str) 
 def test_debug_is_off_when_the_environment_does_not_set_it(tmp_path: Path) -> None:
     production = {k: v for k, v in PRODUCTION.items() if k != "DEBUG"}
     debug, secret_key, _key = printed_settings(
-        manage("shell", "-c", PRINT_SETTINGS, VAR_DIR=str(tmp_path), **production)
+        server(PRINT_SETTINGS, VAR_DIR=str(tmp_path), **production)
     )
     assert debug == "False"
     assert secret_key == PRODUCTION["SECRET_KEY"]
@@ -90,13 +105,29 @@ def test_debug_is_off_when_the_environment_does_not_set_it(tmp_path: Path) -> No
 def test_no_environment_at_all_stops_naming_every_key_and_the_development_switch(
     tmp_path: Path,
 ) -> None:
-    result = manage("check", VAR_DIR=str(tmp_path))
+    result = server("", VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert (
         "DEBUG is off, so SECRET_KEY, PERSONAL_DATA_KEY, ALLOWED_HOSTS must be set" in result.stderr
     )
     assert "set DEBUG=1" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_manage_py_in_a_checkout_is_a_development_command_unless_told_otherwise(
+    tmp_path: Path,
+) -> None:
+    debug, _secret, _key = printed_settings(
+        manage("shell", "-c", PRINT_SETTINGS, VAR_DIR=str(tmp_path))
+    )
+    assert debug == "True"
+    assert (tmp_path / "secret_key").exists()  # its development keys, made once
+    refused = manage("check", DEBUG="0", VAR_DIR=str(tmp_path / "prod"))
+    assert refused.returncode != 0 and "DEBUG is off" in refused.stderr
+
+
+def test_the_docker_image_runs_with_production_settings() -> None:
+    assert "    DEBUG=0 \\\n" in (ROOT / "Dockerfile").read_text()
 
 
 def test_development_keys_are_created_under_var_once_and_reused(tmp_path: Path) -> None:
