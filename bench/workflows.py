@@ -7,7 +7,7 @@
 2. main: a workflow wait 1 day → tag the contact → send an e-mail → end, and `--size`
    enrollments loaded with COPY, all woken at the same `next_run_at` (their day of waiting is
    over). A Celery worker (`-Q default`, prefork, one process per core) runs them as in
-   production: `campaigns.tasks.workflows_due` queued every 2 s like beat (one per worker process
+   production: `workflows.tasks.workflows_due` queued every 2 s like beat (one per worker process
    at the moment they fall due), re-queuing itself when its budget runs out. Timed from the
    shared `next_run_at` to the last step run;
 3. fault: `--fault-size` other enrollments, the same way; once a third of them have advanced the
@@ -44,9 +44,9 @@ BENCH = "workflows"
 STEPS_GOAL = 1000.0  # due steps per second
 LAG_P99_GOAL_S = 60.0  # seconds from `next_run_at` to the step's run
 WORKER_PROCESSES = 2  # one per core, as production runs them
-TICK_SECONDS = 2.0  # beat's schedule (and expiry) of campaigns.tasks.workflows_due
+TICK_SECONDS = 2.0  # beat's schedule (and expiry) of workflows.tasks.workflows_due
 STEPS = 4  # step runs per enrollment: the wait ending, the tag, the e-mail, the end
-BATCH = 500  # the engine's batch (campaigns.workflow_steps.BATCH), used by the floor too
+BATCH = 500  # the engine's batch (workflows.steps.BATCH), used by the floor too
 WAIT_SECONDS = 1800.0
 READY_TIMEOUT = 60.0
 POLL_SECONDS = 0.2
@@ -183,8 +183,9 @@ def _email(name: str) -> Any:
 
 def _workflow_create(name: str, tag: str, *, activate: bool) -> dict[str, Any]:
     """Wait 1 day → tag → send an e-mail → end; activated (its send step gets its campaign)."""
-    from campaigns.models import Campaign, Workflow, WorkflowStep
-    from campaigns.workflows import workflow_activate
+    from campaigns.models import Campaign
+    from workflows.models import Workflow, WorkflowStep
+    from workflows.services import workflow_activate
 
     kind = WorkflowStep.Kind
     workflow = Workflow.objects.create(name=name, trigger=Workflow.Trigger.MANUAL)
@@ -228,7 +229,7 @@ def _enrollments_load(workflow: dict[str, Any], contact_ids: Sequence[int], due:
     step = (workflow["workflow"], workflow["steps"]["wait"])
     with transaction.atomic():
         loader.load(
-            "campaigns_enrollment",
+            "workflows_enrollment",
             [
                 "status",
                 "next_run_at",
@@ -248,7 +249,7 @@ def _enrollments_load(workflow: dict[str, Any], contact_ids: Sequence[int], due:
             ),
         )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE campaigns_enrollment")
+        cursor.execute("ANALYZE workflows_enrollment")
 
 
 # The floor: the rows the engine writes for a batch (the engine's claim, four step runs, the
@@ -256,11 +257,11 @@ def _enrollments_load(workflow: dict[str, Any], contact_ids: Sequence[int], due:
 # statement, with no Python per row.
 FLOOR_SQL = """
 WITH claimed AS (
-    SELECT id, contact_id, next_run_at FROM campaigns_enrollment
+    SELECT id, contact_id, next_run_at FROM workflows_enrollment
     WHERE workflow_id = %(workflow)s AND status = 'active' AND next_run_at <= now()
     ORDER BY next_run_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), runs AS (
-    INSERT INTO campaigns_steprun (enrollment_id, step_id, seq, status, detail, due_at, ran_at)
+    INSERT INTO workflows_steprun (enrollment_id, step_id, seq, status, detail, due_at, ran_at)
     SELECT c.id, s.step_id, s.seq, 'passed', s.detail, c.next_run_at, clock_timestamp()
     FROM claimed c CROSS JOIN (VALUES
         (1, %(wait)s::bigint, 'Esperó.'), (2, %(tag)s, 'Etiqueta añadida.'),
@@ -281,7 +282,7 @@ WITH claimed AS (
     SELECT now(), 'workflow_finished', %(stage)s, contact_id, '', %(subject_type)s,
         %(subject)s, '{}' FROM claimed
 )
-UPDATE campaigns_enrollment e SET status = 'completed', step_id = %(end)s, seq = 4,
+UPDATE workflows_enrollment e SET status = 'completed', step_id = %(end)s, seq = 4,
     waiting = false, finished_at = now(), next_run_at = now()
 FROM claimed c WHERE e.id = c.id
 """
@@ -292,9 +293,9 @@ def _floor(workflow: dict[str, Any], enrollments: int) -> float:
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
 
-    from campaigns.models import Workflow
     from contacts.models import Tag
     from contacts.services import KIND_STAGES
+    from workflows.models import Workflow
 
     params = {
         **workflow["steps"],
@@ -375,8 +376,8 @@ def _drive(
 ) -> dict[str, Any]:
     """Queue the tick as beat does (every 2 s, expiring after 2 s; `first` of them now) until
     no enrollment is in progress, or `stop_after` of them have advanced."""
-    from campaigns.models import Enrollment, StepRun
-    from campaigns.tasks import workflows_due
+    from workflows.models import Enrollment, StepRun
+    from workflows.tasks import workflows_due
 
     deadline = time.monotonic() + timeout
     for _n in range(first):
@@ -430,13 +431,13 @@ def run_main_then_fault(
 
 OUTCOME_SQL = """
 WITH e AS (
-    SELECT id, contact_id, status FROM campaigns_enrollment WHERE workflow_id = %(workflow)s
+    SELECT id, contact_id, status FROM workflows_enrollment WHERE workflow_id = %(workflow)s
 ), r AS (
-    SELECT enrollment_id, count(*) AS n FROM campaigns_steprun
+    SELECT enrollment_id, count(*) AS n FROM workflows_steprun
     WHERE step_id = ANY(%(steps)s) GROUP BY enrollment_id
 ), d AS (
     SELECT r.enrollment_id, count(*) AS n
-    FROM campaigns_delivery d JOIN campaigns_steprun r ON r.id = d.step_run_id
+    FROM campaigns_delivery d JOIN workflows_steprun r ON r.id = d.step_run_id
     WHERE d.campaign_id = %(campaign)s GROUP BY r.enrollment_id
 ), t AS (
     SELECT ct.contact_id FROM contacts_contact_tags ct JOIN contacts_tag tag ON tag.id = ct.tag_id
@@ -461,7 +462,7 @@ LEFT JOIN t ON t.contact_id = e.contact_id
 
 TIMING_SQL = """
 SELECT count(*), extract(epoch FROM max(ran_at) - min(due_at))::float8
-FROM campaigns_steprun WHERE step_id = ANY(%(steps)s)
+FROM workflows_steprun WHERE step_id = ANY(%(steps)s)
 """
 
 # Each enrollment's lag: when its wait's run ran against when it was due.
@@ -472,7 +473,7 @@ SELECT
     max(lag)
 FROM (
     SELECT extract(epoch FROM min(ran_at) - min(due_at))::float8 AS lag
-    FROM campaigns_steprun WHERE step_id = %(wait)s GROUP BY enrollment_id
+    FROM workflows_steprun WHERE step_id = %(wait)s GROUP BY enrollment_id
 ) AS lags
 """
 
@@ -520,7 +521,8 @@ def finish(
     left behind; then the bench's workflows paused and its deliveries marked skipped (no other
     worker on this database may send them)."""
     _setup()
-    from campaigns.models import Delivery, Workflow
+    from campaigns.models import Delivery
+    from workflows.models import Workflow
 
     driven = _drive(fault, first=1, timeout=timeout)
     outcomes = [_outcome(w, n) for w, n in zip(workflows, expected, strict=True)]

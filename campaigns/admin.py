@@ -13,10 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
-from campaigns import (
-    admin_bulletins,  # noqa: F401 -- registers the bulletin items' admin
-    admin_workflows,  # noqa: F401 -- registers the workflows' admin
-)
+from campaigns import admin_bulletins  # noqa: F401 -- registers the bulletin items' admin
 from campaigns.models import Campaign, Email, Sender
 from campaigns.senders import SenderForm, sender_save, sender_verification_request
 from campaigns.sending import campaign_audience

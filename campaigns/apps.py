@@ -17,15 +17,3 @@ class CampaignsConfig(AppConfig):
         tracking.connect(webhooks.tracking_received, dispatch_uid="campaigns.webhooks.tracking")
         inbound.connect(webhooks.inbound_received, dispatch_uid="campaigns.webhooks.inbound")
 
-        # Interactions enrol contacts in workflows (campaigns.workflow_triggers); a saved
-        # workflow makes this process read the triggers again.
-        from django.db.models.signals import post_delete, post_save
-
-        from campaigns import workflow_triggers as triggers
-        from campaigns.models import Workflow
-        from contacts.signals import touchpoint_recorded
-
-        touchpoint_recorded.connect(triggers.touchpoint_enrol, dispatch_uid="campaigns.triggers")
-        forget = triggers.touchpoint_triggers_forget
-        post_save.connect(forget, sender=Workflow, dispatch_uid="campaigns.triggers.saved")
-        post_delete.connect(forget, sender=Workflow, dispatch_uid="campaigns.triggers.deleted")

@@ -275,8 +275,9 @@ class Delivery(models.Model):
     clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
     # The workflow step run that sent it: a workflow's e-mail step has its own campaign, and a
     # contact enrolled again receives it again, once per run.
+    # Named by label, not imported: `workflows` sits above `campaigns` and imports it.
     step_run = models.OneToOneField(
-        "campaigns.StepRun",
+        "workflows.StepRun",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -396,28 +397,3 @@ class BulletinItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-from campaigns.models_workflows import (  # noqa: E402 (they refer to the models above)
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowAction,
-    WorkflowSegmentMember,
-    WorkflowStep,
-)
-
-__all__ = [
-    "BulletinItem",
-    "Campaign",
-    "CampaignLink",
-    "Delivery",
-    "Email",
-    "Enrollment",
-    "Sender",
-    "StepRun",
-    "Workflow",
-    "WorkflowAction",
-    "WorkflowSegmentMember",
-    "WorkflowStep",
-]

@@ -18,18 +18,6 @@ def send_due() -> int:
     return result.sent
 
 
-@shared_task(name="campaigns.tasks.workflows_due")
-def workflows_due() -> int:
-    """Every 2 s: run the workflow steps that are due (`campaigns.workflow_engine`). A tick
-    that used its whole budget queues the next one at once, like the sending engine's."""
-    from campaigns.workflow_engine import workflows_run_due
-
-    result = workflows_run_due()
-    if result.more:
-        workflows_due.apply_async(expires=60)
-    return result.ran
-
-
 @shared_task(name="campaigns.tasks.bulletins_scan")
 def bulletins_scan() -> int:
     """Every minute: record content that became public and start its immediate bulletins."""
@@ -62,21 +50,3 @@ def email_sender_verification(*, sender_id: int) -> None:
     sender = Sender.objects.filter(pk=sender_id, verified_at__isnull=True).first()
     if sender is not None:
         sender_verification_email(sender=sender)
-
-
-@shared_task(name="campaigns.tasks.workflow_actions_due")
-def workflow_actions_due() -> int:
-    """Every 5 s: send workflows' webhook calls and e-mails to staff that are due, retrying
-    failures with backoff (`campaigns.workflow_actions`)."""
-    from campaigns.workflow_actions import workflow_actions_due as actions_due
-
-    return actions_due()
-
-
-@shared_task(name="campaigns.tasks.workflows_triggers")
-def workflows_triggers() -> int:
-    """Every minute: enrol who the touchpoint signal missed, who entered a workflow's segment
-    and whose date has come (`campaigns.workflow_triggers`)."""
-    from campaigns.workflow_triggers import workflows_triggers as triggers_run
-
-    return triggers_run()

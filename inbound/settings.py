@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "content",
     "conversion",
     "campaigns",
+    "workflows",  # automated workflows: triggers, steps, the engine (above campaigns)
     "anymail",  # ESP backends and the bounce/complaint webhooks (campaigns.webhooks)
 ]
 
@@ -217,6 +218,7 @@ DEMO_SEEDERS = [
     "content.demo.content_demo_seed",
     "conversion.demo.conversion_demo_seed",
     "campaigns.demo.campaigns_demo_seed",
+    "workflows.demo.workflows_demo_seed",
 ]
 
 # Citizen forms (conversion): anti-abuse, uploads and link lifetimes.
@@ -258,7 +260,7 @@ CAMPAIGNS_DKIM_DOMAIN = env_str("CAMPAIGNS_DKIM_DOMAIN")
 # institution's network); WEBHOOKS_ALLOWED_HOSTS lifts it for these host names only.
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 WEBHOOKS_ALLOWED_HOSTS = env_list("WEBHOOKS_ALLOWED_HOSTS")
-# Workflows (campaigns.workflow_actions): seconds a workflow's webhook call may take to connect
+# Workflows (workflows.actions): seconds a workflow's webhook call may take to connect
 # and to answer before it counts as failed (and is retried with backoff).
 WORKFLOWS_WEBHOOK_TIMEOUT_SECONDS = env_int("WORKFLOWS_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
 # Benchmark-only endpoints (`python -m bench submissions` sets it); never on in production.
@@ -377,7 +379,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     # Workflow steps only write rows (e-mails leave through the sending engine): kept off the
     # `email` queue so a big send never delays them.
-    "campaigns.tasks.workflow*": {"queue": "default"},
+    "workflows.tasks.*": {"queue": "default"},
     "campaigns.tasks.*": {"queue": "email"},
     "*.tasks.email_*": {"queue": "email"},
     "analytics.tasks.*": {"queue": "tracking"},
@@ -418,24 +420,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 2.0,
         "options": {"queue": "email", "expires": 2},
     },
-    "campaigns-workflows-due": {
-        # Workflow steps whose time has come, claimed in batches (campaigns.workflow_engine).
-        "task": "campaigns.tasks.workflows_due",
+    "workflows-due": {
+        # Workflow steps whose time has come, claimed in batches (workflows.engine).
+        "task": "workflows.tasks.workflows_due",
         "schedule": 2.0,
         "options": {"queue": "default", "expires": 2},
     },
-    "campaigns-workflow-triggers": {
+    "workflows-triggers": {
         # Enrolments the signal cannot see: interactions it missed, contacts who entered a
-        # segment, and contacts' dates (campaigns.workflow_triggers).
-        "task": "campaigns.tasks.workflows_triggers",
+        # segment, and contacts' dates (workflows.triggers).
+        "task": "workflows.tasks.workflows_triggers",
         "schedule": 60.0,
         "options": {"queue": "default", "expires": 60},
     },
-    "campaigns-workflow-actions": {
+    "workflows-actions": {
         # What workflow steps do outside the database (webhook calls, e-mails to staff), sent
-        # with retries and backoff (campaigns.workflow_actions). On `default`: a slow webhook
+        # with retries and backoff (workflows.actions). On `default`: a slow webhook
         # receiver must not hold up an `email` worker in the middle of a campaign.
-        "task": "campaigns.tasks.workflow_actions_due",
+        "task": "workflows.tasks.workflow_actions_due",
         "schedule": 5.0,
         "options": {"queue": "default", "expires": 5},
     },

@@ -49,7 +49,7 @@ urlpatterns += i18n_patterns(
     path("staff/content/", include("content.urls_staff")),
     path("staff/conversion/", include("conversion.urls_staff")),
     path("staff/campaigns/", include("campaigns.urls_staff")),
-    path("staff/workflows/", include("campaigns.urls_workflows")),
+    path("staff/workflows/", include("workflows.urls_staff")),
     path("", include("contacts.urls_public")),
     path("", include("campaigns.urls")),
     path("", include("content.urls")),

@@ -20,7 +20,6 @@ from rest_framework.test import APIClient
 
 from campaigns.control import campaign_start
 from campaigns.models import Delivery
-from campaigns.models_workflows import Workflow, WorkflowAction, WorkflowStep
 from campaigns.sending import campaigns_send_due
 from contacts import rights
 from contacts.imports import import_job_run
@@ -29,12 +28,13 @@ from conversion.models import FormField, SideEffect, Submission, SubmissionFile
 from conversion.outbox import effects_due
 from conversion.services import optin_confirm, optin_token, submission_create
 from tests.campaigns.test_sending import campaign_for
-from tests.campaigns.test_workflows import enrol, run_all
 from tests.contacts.test_imports import job_for
 from tests.conversion.factories import FormFieldFactory, newsletter_form
 from tests.conversion.landing_factories import private_in_tmp  # noqa: F401 (a fixture)
 from tests.factories import StaffFactory
 from tests.smtp import SmtpSink
+from tests.workflows.test_workflows import enrol, run_all
+from workflows.models import Workflow, WorkflowAction, WorkflowStep
 
 EMAIL = "amparo.valverde@correo.example"
 FIRST, LAST = "Amparo", "Valverde"

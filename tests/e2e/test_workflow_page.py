@@ -10,12 +10,12 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from campaigns.models import Workflow, WorkflowStep
-from campaigns.workflows import workflow_activate
-from tests.campaigns.test_workflow_staff import enrolled, reader_series
 from tests.contacts.factories import ContactFactory
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.test_staff_pages import sign_in
+from tests.workflows.test_staff import enrolled, reader_series
+from workflows.models import Workflow, WorkflowStep
+from workflows.services import workflow_activate
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +43,8 @@ def test_workflow_pages_have_no_wcag_violations(page: Page, site: str, marketer:
     for url in (
         reverse("workflows_staff:workflow", kwargs={"pk": broken.pk}),
         reverse("workflows_staff:list"),
-        reverse("admin:campaigns_workflow_change", args=[workflow.pk]),
-        reverse("admin:campaigns_enrollment_changelist"),
+        reverse("admin:workflows_workflow_change", args=[workflow.pk]),
+        reverse("admin:workflows_enrollment_changelist"),
         reverse("admin:contacts_contact_change", args=[lucia.pk]),
     ):
         response = page.goto(url)

@@ -10,12 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.models_workflows import Enrollment, Workflow
 from contacts.models import Contact, ImportJob
 from conversion.models import Submission
 from inbound.models import AuditEntry
 from tests.contacts.factories import ContactFactory
 from tests.conversion.factories import FormFactory
+from workflows.models import Enrollment, Workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ CASES: list[tuple[str, str, Callable[[Any], Any], str]] = [
     ("contacts_contact", "contact", lambda user: a_contact(), "rosa.gil"),
     ("conversion_submission", "submission", lambda user: a_submission(), "rosa.gil"),
     ("contacts_importjob", "import", an_import, "vecinos"),
-    ("campaigns_enrollment", "enrollment", lambda user: an_enrollment(),
+    ("workflows_enrollment", "enrollment", lambda user: an_enrollment(),
      "rosa.gil@correo.example"),
 ]
 

@@ -12,12 +12,12 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from campaigns.models import Workflow, WorkflowStep
 from conversion.models import Form
 from inbound.models import AuditEntry
 from tests.conversion.factories import newsletter_form
 from tests.conversion.test_admin import change_form_data
 from tests.factories import StaffFactory
+from workflows.models import Workflow, WorkflowStep
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,7 @@ def workflow() -> Workflow:
 
 
 def workflow_url(workflow: Workflow) -> str:
-    return reverse("admin:campaigns_workflow_change", args=[workflow.pk])
+    return reverse("admin:workflows_workflow_change", args=[workflow.pk])
 
 
 def test_a_steps_secret_is_masked_kept_and_its_url_change_audited(

@@ -11,7 +11,7 @@ from django.db import models
 from inbound.lib import personal_data
 from inbound.lib.personal_data import Erase
 
-OUR_APPS = {"inbound", "contacts", "content", "conversion", "campaigns"}
+OUR_APPS = {"inbound", "contacts", "content", "conversion", "campaigns", "workflows"}
 # Names that only ever hold data about a person: declared field by field, even on exempt models.
 STRONG = re.compile(r"(^|_)(e_?mail|emails|phone|ip|address|comment|user_agent|visitor|referrer)")
 # Names that may: a model exempt as a whole (configuration, content) covers them.

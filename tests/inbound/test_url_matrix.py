@@ -7,8 +7,8 @@ database; a mismatch anywhere shows as one table of URL × who × method × expe
 
 The expectations follow the policy of `inbound.roles.ROLE_GRANTS`, written out here on purpose
 (deriving them from the grants would test the grants against themselves): Editors write content;
-Marketers contacts, conversion and campaigns; Analysts read those and never take personal data
-away (no export, no bulk list of contacts); Administrators everything. Adding a URL's
+Marketers contacts, conversion, campaigns and workflows; Analysts read those and never take
+personal data away (no export, no bulk list of contacts); Administrators everything. Adding a URL's
 expectation is one line: `"app:name": page(CRM_READ, of=Model)`, `form(read, write)`,
 `action(write)` for a POST-only endpoint; see `tests/inbound/url_matrix.py` for the rules.
 """
@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.urls import include, path, reverse
 
-from campaigns.models import Campaign, Enrollment, Workflow
+from campaigns.models import Campaign
 from contacts.models import Contact, ImportJob, Persona, Segment
 from content.models import Article, Page, Video
 from conversion.models import ABTest, Form, LandingPage, Submission
@@ -56,6 +56,7 @@ from tests.inbound.url_matrix import (
     users_of,
     world_build,
 )
+from workflows.models import Enrollment, Workflow
 
 
 def content_admin(label: str) -> dict[str, Rule]:
@@ -93,6 +94,7 @@ EXPECTED: dict[str, Rule] = {
     **app_index("content", STAFF),
     **app_index("conversion", CRM_READ),
     **app_index("campaigns", CRM_READ),
+    **app_index("workflows", CRM_READ),
     # --- Accounts, tokens, sign-in attempts, audit: Administrators ------------------------
     **owned("auth.group", view=ADMINS, write=ADMINS),
     **owned("auth.user", view=ADMINS, write=ADMINS),
@@ -164,10 +166,10 @@ EXPECTED: dict[str, Rule] = {
     **owned("campaigns.email", view=CRM_READ, write=CRM),
     **owned("campaigns.campaign", view=CRM_READ, write=CRM),
     **owned("campaigns.sender", view=CRM_READ, write=CRM),
-    **owned("campaigns.workflow", view=CRM_READ, write=CRM),  # paused: an active one is kept
+    **owned("workflows.workflow", view=CRM_READ, write=CRM),  # paused: an active one is kept
     **read_only("campaigns.bulletinitem", CRM_READ),
-    **read_only("campaigns.enrollment", CRM_READ),
-    **read_only("campaigns.steprun", CRM_READ),
+    **read_only("workflows.enrollment", CRM_READ),
+    **read_only("workflows.steprun", CRM_READ),
     "campaigns_staff:campaign": page(CRM_READ, of=Campaign),
     "campaigns_staff:preview": page(CRM_READ, of=Campaign),
     "campaigns_staff:progress": page(CRM_READ, of=Campaign),
@@ -250,7 +252,7 @@ ACTIONS: dict[str, frozenset[Who]] = {
     **actions("conversion.calltoaction", CRM, "delete_selected"),
     **actions("conversion.form", CRM, "delete_selected"),
     **actions("conversion.sideeffect", CRM, "retry_now"),
-    **actions("campaigns.workflow", CRM, "delete_selected"),
+    **actions("workflows.workflow", CRM, "delete_selected"),
     **actions("campaigns.email", CRM, "delete_selected"),
     **actions("campaigns.campaign", CRM, "delete_selected"),
     **actions("campaigns.sender", CRM, "delete_selected", "resend_verification"),

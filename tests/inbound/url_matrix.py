@@ -242,9 +242,7 @@ def world_build(*, marketer: Any, editor: Any) -> None:
     from PIL import Image
     from rest_framework.authtoken.models import Token
 
-    from campaigns.models import BulletinItem, Campaign, Email, Sender, Workflow, WorkflowStep
-    from campaigns.workflow_engine import enrollments_run
-    from campaigns.workflows import enrol_contacts, workflow_activate, workflow_pause
+    from campaigns.models import BulletinItem, Campaign, Email, Sender
     from contacts.models import Contact, ContactProperty, ImportJob, Persona, Segment, Tag
     from content.models import ContentImage, Status
     from content.revisions import revision_record
@@ -259,6 +257,9 @@ def world_build(*, marketer: Any, editor: Any) -> None:
         live,
         simple_form,
     )
+    from workflows.engine import enrollments_run
+    from workflows.models import Workflow, WorkflowStep
+    from workflows.services import enrol_contacts, workflow_activate, workflow_pause
 
     now = timezone.now()
     if apps.is_installed("rest_framework.authtoken"):

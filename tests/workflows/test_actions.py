@@ -1,4 +1,4 @@
-"""The relay of workflow actions (campaigns.workflow_actions): signed webhook calls to a real
+"""The relay of workflow actions (workflows.actions): signed webhook calls to a real
 local server, backoff then failure, SSRF refusals, and e-mails to active staff only."""
 
 from __future__ import annotations
@@ -16,21 +16,21 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models_workflows import (
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowAction,
-    WorkflowStep,
-)
-from campaigns.tasks import workflow_actions_due as workflow_actions_task
-from campaigns.workflow_actions import workflow_actions_due
 from contacts.models import Contact
 from conversion.models import Form
 from tests.contacts.factories import ContactFactory
 from tests.conversion.factories import FormFactory
 from tests.factories import StaffFactory
 from tests.http_receiver import Receiver, running_receiver, signature_is_valid
+from workflows.actions import workflow_actions_due
+from workflows.models import (
+    Enrollment,
+    StepRun,
+    Workflow,
+    WorkflowAction,
+    WorkflowStep,
+)
+from workflows.tasks import workflow_actions_due as workflow_actions_task
 
 pytestmark = pytest.mark.django_db
 

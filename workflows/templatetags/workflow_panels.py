@@ -8,15 +8,15 @@ from typing import Any
 from django import template
 from django.db.models import Prefetch
 
-from campaigns.models import Enrollment, StepRun
 from contacts.models import Contact
+from workflows.models import Enrollment, StepRun
 
 register = template.Library()
 
 ENROLLMENTS_SHOWN = 20
 
 
-@register.inclusion_tag("campaigns/staff/_workflow_contact_panel.html", takes_context=True)
+@register.inclusion_tag("workflows/_contact_panel.html", takes_context=True)
 def contact_workflows(context: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
     """The contact's latest enrollments, each with its position and every step it ran: two
     queries, whatever the number of enrollments and runs."""
@@ -24,7 +24,7 @@ def contact_workflows(context: dict[str, Any], contact: Contact | None) -> dict[
     user = getattr(request, "user", None)
     if contact is None or contact.pk is None or user is None:
         return {"enrollments": None}
-    if not user.has_perm("campaigns.view_workflow"):
+    if not user.has_perm("workflows.view_workflow"):
         return {"enrollments": None}
     runs = StepRun.objects.select_related("step").order_by("seq")
     enrollments = list(
@@ -36,6 +36,6 @@ def contact_workflows(context: dict[str, Any], contact: Contact | None) -> dict[
     return {
         "enrollments": enrollments,
         "limit": ENROLLMENTS_SHOWN,
-        "may_change": user.has_perm("campaigns.change_workflow"),
+        "may_change": user.has_perm("workflows.change_workflow"),
         "csrf_token": context.get("csrf_token"),
     }

@@ -10,12 +10,12 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.template.loader import render_to_string
 
-from campaigns.diagram import WorkflowDiagram, workflow_diagram, workflow_trigger_text
-from campaigns.models import Workflow, WorkflowStep
-from campaigns.workflow_graph import workflow_successors
-from campaigns.workflows import StepCounts
 from contacts.models import Segment
-from tests.campaigns.test_workflows import workflow_with
+from tests.workflows.test_workflows import workflow_with
+from workflows.diagram import WorkflowDiagram, workflow_diagram, workflow_trigger_text
+from workflows.graph import workflow_successors
+from workflows.models import Workflow, WorkflowStep
+from workflows.services import StepCounts
 
 pytestmark = pytest.mark.django_db
 Kind = WorkflowStep.Kind
@@ -127,7 +127,7 @@ def test_the_svg_is_valid_and_named_by_its_title_with_the_steps_in_a_list() -> N
     workflow = reminder_loop()
 
     html = render_to_string(
-        "campaigns/staff/_workflow_diagram.html", {"diagram": diagram_of(workflow)}
+        "workflows/_diagram.html", {"diagram": diagram_of(workflow)}
     )
 
     svg_text = html[html.index("<svg") : html.index("</svg>") + len("</svg>")]
@@ -146,7 +146,7 @@ def test_a_workflow_without_steps_goes_from_enrolment_to_the_end() -> None:
     workflow = workflow_with()
 
     diagram = diagram_of(workflow)
-    html = render_to_string("campaigns/staff/_workflow_diagram.html", {"diagram": diagram})
+    html = render_to_string("workflows/_diagram.html", {"diagram": diagram})
 
     assert [box.kind for box in diagram.boxes] == ["start", "end"]
     assert len(diagram.edges) == 1

@@ -3,7 +3,7 @@ with its status, trigger in words, problems, diagram and counts per step; activa
 and resuming it; enrolling one contact or a segment by hand; and a test run that shows the path
 a contact would take, without sending or changing anything.
 
-Seeing needs `campaigns.view_workflow`; acting needs `campaigns.change_workflow`, and naming a
+Seeing needs `workflows.view_workflow`; acting needs `workflows.change_workflow`, and naming a
 contact by e-mail (to enrol or test them) also `contacts.view_contact`; a test run shows what a
 contact's data decides, so it is audited like a preview as a contact. Every change is a POST
 with CSRF answered by a redirect and a message (post/redirect/get); the test run changes
@@ -29,26 +29,26 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.diagram import numbered_step, workflow_diagram, workflow_trigger_text
-from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
-from campaigns.workflow_engine import workflow_test_run
-from campaigns.workflow_graph import WorkflowInvalid, workflow_problems, workflow_successors
-from campaigns.workflows import (
-    enrol_contacts,
-    enrollment_remove,
-    step_counts,
-    workflow_activate,
-    workflow_pause,
-)
 from contacts.models import Contact, Segment
 from contacts.segments import segment_members
 from contacts.selectors import contacts_with_email
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
 from inbound.lib.ratelimit import rate_limit_hit
+from workflows.diagram import numbered_step, workflow_diagram, workflow_trigger_text
+from workflows.engine import workflow_test_run
+from workflows.graph import WorkflowInvalid, workflow_problems, workflow_successors
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowStep
+from workflows.services import (
+    enrol_contacts,
+    enrollment_remove,
+    step_counts,
+    workflow_activate,
+    workflow_pause,
+)
 
-VIEW = "campaigns.view_workflow"
-CHANGE = "campaigns.change_workflow"
+VIEW = "workflows.view_workflow"
+CHANGE = "workflows.change_workflow"
 NAME_CONTACT = "contacts.view_contact"
 TEST_RUNS_PER_HOUR = 20
 
@@ -188,7 +188,7 @@ def _render(
         "test_form": test_form or TestRunForm(auto_id="id_test_%s"),
         "test_rows": _test_rows(test_lines, numbers) if test_lines is not None else None,
     }
-    return render(request, "campaigns/staff/workflow.html", context)
+    return render(request, "workflows/workflow.html", context)
 
 
 @never_cache
@@ -208,7 +208,7 @@ def workflow_list(request: HttpRequest) -> HttpResponse:
         "title": _("Workflows"),
         "workflows": workflows,
     }
-    return render(request, "campaigns/staff/workflow_list.html", context)
+    return render(request, "workflows/workflow_list.html", context)
 
 
 @never_cache

@@ -1,5 +1,5 @@
 """Workflows as graphs: where each step goes, and what stops a workflow from being activated
-(each problem names its step). `campaigns.workflows` activates; the admin checks an active
+(each problem names its step). `workflows.services` activates; the admin checks an active
 workflow's edits with `workflow_problems` before saving them."""
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from campaigns.models import (
-    Workflow,
-    WorkflowStep,
-)
 from contacts.models import ContactProperty, Segment
 from contacts.segment_rules import rules_validate
 from inbound.lib.errors import DomainError
+from workflows.models import Workflow, WorkflowStep
 
 Kind = WorkflowStep.Kind
 
@@ -122,7 +119,7 @@ def _trigger_problems(workflow: Workflow) -> list[str]:
             problem = _date_field_problem(workflow.trigger_date_field, _("The trigger"))
             if problem:
                 problems.append(problem)
-    from campaigns.workflow_triggers import conditions_problems
+    from workflows.triggers import conditions_problems
 
     problems += conditions_problems(workflow.trigger_conditions)
     problems += _rule_problems(workflow.conditions, _("Enrolment conditions"))
@@ -192,7 +189,7 @@ def _step_problems(step: WorkflowStep, graph: Graph) -> list[str]:
             _("only static lists have members added or removed."),
         )
     elif step.kind == Kind.NOTIFY_STAFF:
-        from campaigns.workflow_triggers import staff_addresses_problem
+        from workflows.triggers import staff_addresses_problem
 
         problem = staff_addresses_problem(step.notify_emails)
         need(not problem, problem or "")

@@ -1,6 +1,6 @@
 """What each kind of workflow step does, to a group of enrollments at once (`Outcome` per
 enrollment): one consent query and one list of deliveries for 500 e-mails, one rule query for a
-branch. Nothing here writes step runs or moves enrollments: `campaigns.workflow_engine` does,
+branch. Nothing here writes step runs or moves enrollments: `workflows.engine` does,
 in the batch's transaction, with what the outcomes ask for."""
 
 from __future__ import annotations
@@ -16,19 +16,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import (
-    Campaign,
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowAction,
-    WorkflowStep,
-)
-from campaigns.workflow_graph import Graph, step_label
+from campaigns.models import Campaign
 from contacts.models import Contact, Subscription, Tag, Touchpoint
 from contacts.segments import rules_q, static_members_add, static_members_remove
 from contacts.selectors import contacts_emailable
 from inbound.lib.errors import DomainError
+from workflows.graph import Graph, step_label
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowAction, WorkflowStep
 
 BATCH = 500
 MADRID = ZoneInfo("Europe/Madrid")

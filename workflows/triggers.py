@@ -1,6 +1,6 @@
 """What enrols contacts in workflows: interactions (the `touchpoint_recorded` signal, with a
 periodic sweep for what the signal missed), entering a segment and a contact's dates (periodic
-passes), and staff. Every path ends in `campaigns.workflows.enrol_contacts` with a trigger key
+passes), and staff. Every path ends in `workflows.services.enrol_contacts` with a trigger key
 that makes it happen once."""
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Enrollment, Workflow, WorkflowSegmentMember
-from campaigns.workflow_steps import MADRID
-from campaigns.workflows import enrol_contacts
 from contacts.models import Contact, Touchpoint
 from contacts.segments import rules_q, segment_members
 from inbound.lib.errors import DomainError
 from inbound.lib.staff import staff_addresses_problem as staff_addresses_problem_of
+from workflows.models import Enrollment, Workflow, WorkflowSegmentMember
+from workflows.services import enrol_contacts
+from workflows.steps import MADRID
 
 logger = logging.getLogger(__name__)
 

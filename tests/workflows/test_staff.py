@@ -16,14 +16,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Delivery, Enrollment, StepRun, Workflow, WorkflowStep
-from campaigns.workflow_engine import enrollments_run
-from campaigns.workflows import enrol_contacts, workflow_activate
+from campaigns.models import Delivery
 from contacts.models import Contact, Segment, Touchpoint
 from contacts.segments import static_members_add
 from inbound.models import AuditEntry
-from tests.campaigns.test_workflows import welcome_email, workflow_with
 from tests.contacts.factories import ContactFactory, grant
+from tests.workflows.test_workflows import welcome_email, workflow_with
+from workflows.engine import enrollments_run
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowStep
+from workflows.services import enrol_contacts, workflow_activate
 
 pytestmark = pytest.mark.django_db
 Kind = WorkflowStep.Kind
@@ -354,7 +355,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client: Client) -> None:
 
 
 def change_url(workflow: Workflow) -> str:
-    return reverse("admin:campaigns_workflow_change", args=[workflow.pk])
+    return reverse("admin:workflows_workflow_change", args=[workflow.pk])
 
 
 def form_data(client: Client, address: str) -> dict[str, Any]:
@@ -450,7 +451,7 @@ def test_a_workflow_created_in_the_admin_is_a_draft_and_opens_its_page(
     client: Client, marketer: Any
 ) -> None:
     client.force_login(marketer)
-    data = form_data(client, reverse("admin:campaigns_workflow_add"))
+    data = form_data(client, reverse("admin:workflows_workflow_add"))
     data.update(
         {
             "name": "Encuesta de satisfacción",
@@ -469,7 +470,7 @@ def test_a_workflow_created_in_the_admin_is_a_draft_and_opens_its_page(
         }
     )
 
-    response = client.post(reverse("admin:campaigns_workflow_add"), data)
+    response = client.post(reverse("admin:workflows_workflow_add"), data)
 
     workflow = Workflow.objects.get(name="Encuesta de satisfacción")
     assert response.status_code == 302 and response["Location"] == url("workflow", workflow)
@@ -490,20 +491,20 @@ def test_enrollments_and_step_runs_are_read_only_lists_filtered_by_workflow(
     client.force_login(marketer)
 
     enrollments = client.get(
-        reverse("admin:campaigns_enrollment_changelist"), {"workflow__id__exact": workflow.pk}
+        reverse("admin:workflows_enrollment_changelist"), {"workflow__id__exact": workflow.pk}
     ).content.decode()
     runs = client.get(
-        reverse("admin:campaigns_steprun_changelist"),
+        reverse("admin:workflows_steprun_changelist"),
         {"enrollment__workflow__id__exact": workflow.pk, "status__exact": "passed"},
     ).content.decode()
 
     assert "lucia@correo.example" in enrollments and "ramon@correo.example" not in enrollments
     assert runs.count('class="field-seq"') == 1  # Lucía's tag step, nothing of the other
-    assert client.get(reverse("admin:campaigns_enrollment_add")).status_code == 403
-    assert client.get(reverse("admin:campaigns_steprun_add")).status_code == 403
+    assert client.get(reverse("admin:workflows_enrollment_add")).status_code == 403
+    assert client.get(reverse("admin:workflows_steprun_add")).status_code == 403
     enrollment = Enrollment.objects.get(contact=lucia)
     change = client.post(
-        reverse("admin:campaigns_enrollment_change", args=[enrollment.pk]), {"status": "exited"}
+        reverse("admin:workflows_enrollment_change", args=[enrollment.pk]), {"status": "exited"}
     )
     assert change.status_code == 403
     enrollment.refresh_from_db()
@@ -542,7 +543,7 @@ def test_the_contact_panel_costs_two_queries_and_is_hidden_without_the_permissio
     request = RequestFactory().get("/")
 
     request.user = marketer
-    marketer.has_perm("campaigns.view_workflow")  # permissions cached, as on a real page
+    marketer.has_perm("workflows.view_workflow")  # permissions cached, as on a real page
     with CaptureQueriesContext(connection) as queries:
         html = template.render(Context({"request": request, "contact": lucia}))
     assert len(queries) == 2

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from campaigns.models import Workflow, WorkflowStep
+from workflows.models import Workflow, WorkflowStep
 
 BOX_WIDTH = 380
 BOX_HEIGHT = 66
@@ -36,7 +36,7 @@ Successors = Mapping[int, Sequence[tuple[str, "WorkflowStep | None"]]]
 
 
 class Counts(Protocol):
-    """`campaigns.workflows.StepCounts`: contacts at one step."""
+    """`workflows.services.StepCounts`: contacts at one step."""
 
     @property
     def waiting(self) -> int: ...
@@ -318,7 +318,7 @@ def workflow_diagram(
     id: str = "workflow-diagram",
 ) -> WorkflowDiagram:
     """The diagram of `steps` (in the order they run) and their `successors`
-    (`campaigns.workflow_graph.workflow_successors`), with each step's `counts` when given."""
+    (`workflows.graph.workflow_successors`), with each step's `counts` when given."""
     position = {step.pk: index for index, step in enumerate(steps)}
     end = len(steps)
 

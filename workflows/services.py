@@ -1,7 +1,7 @@
 """Automated workflows, the services staff and triggers call: activate and pause a workflow,
 enrol contacts, take one out, count where everyone is. The graph and its checks are in
-`campaigns.workflow_graph`, the steps in `campaigns.workflow_steps`, the engine and the test run
-in `campaigns.workflow_engine` (docs/architecture.md, "automated workflows")."""
+`workflows.graph`, the steps in `workflows.steps`, the engine and the test run
+in `workflows.engine` (docs/architecture.md, "automated workflows")."""
 
 from __future__ import annotations
 
@@ -16,19 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.gate import campaign_gate
-from campaigns.models import (
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowStep,
-)
-from campaigns.workflow_graph import WorkflowInvalid, step_label, workflow_problems
-from campaigns.workflow_steps import step_campaign_sync
 from contacts.models import Contact
 from contacts.segments import rules_q
 from contacts.services import touchpoints_record_received
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
+from workflows.graph import WorkflowInvalid, step_label, workflow_problems
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowStep
+from workflows.steps import step_campaign_sync
 
 Kind = WorkflowStep.Kind
 
@@ -57,7 +52,7 @@ def workflow_activate(*, workflow: Workflow, by: Any, request: Any = None) -> No
     if problems:
         raise WorkflowInvalid(problems)  # the transaction undoes the campaigns made above
     if locked.trigger == Workflow.Trigger.SEGMENT and locked.activated_at is None:
-        from campaigns.workflow_triggers import segment_baseline
+        from workflows.triggers import segment_baseline
 
         segment_baseline(workflow=locked)
     resumed = locked.status == Workflow.Status.PAUSED

@@ -13,7 +13,7 @@ an e-mail" step costs one consent query and one INSERT, whatever its size.
 
 Nothing outside the database happens in a batch. An e-mail is a `Delivery` the sending engine
 sends (through the consent selector again, per chunk), on the step's own campaign; a webhook or
-a staff e-mail is a `WorkflowAction` its relay sends (`campaigns.workflow_actions`).
+a staff e-mail is a `WorkflowAction` its relay sends (`workflows.actions`).
 
 Editing an active workflow (docs/architecture.md): each enrollment keeps its place by step row,
 so changes apply to the steps it has not reached yet; a waiting enrollment keeps the wake time
@@ -34,16 +34,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import (
-    Delivery,
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowAction,
-    WorkflowStep,
-)
-from campaigns.workflow_graph import Graph
-from campaigns.workflow_steps import (
+from campaigns.models import Delivery
+from contacts.models import Contact
+from contacts.services import touchpoints_record_received
+from workflows.graph import Graph
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowAction, WorkflowStep
+from workflows.steps import (
     BATCH,
     Batch,
     Outcome,
@@ -51,8 +47,6 @@ from campaigns.workflow_steps import (
     goal_reached,
     run_step,
 )
-from contacts.models import Contact
-from contacts.services import touchpoints_record_received
 
 logger = logging.getLogger(__name__)
 

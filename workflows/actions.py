@@ -32,10 +32,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from campaigns.models_workflows import StepRun, Workflow, WorkflowAction
 from inbound.lib.leases import lease_claim, relay_sweep
 from inbound.lib.staff import active_staff_addresses
 from inbound.lib.webhooks import WebhookRefused, webhook_post
+from workflows.models import StepRun, Workflow, WorkflowAction
 
 logger = logging.getLogger(__name__)
 
@@ -220,11 +220,11 @@ def _staff_message(action: WorkflowAction, recipients: list[str]) -> EmailMultiA
         )
         message = EmailMultiAlternatives(
             subject=subject,
-            body=render_to_string("campaigns/workflows/email/staff_notification.txt", context),
+            body=render_to_string("workflows/email/staff_notification.txt", context),
             to=recipients,
         )
         message.attach_alternative(
-            render_to_string("campaigns/workflows/email/staff_notification.html", context),
+            render_to_string("workflows/email/staff_notification.html", context),
             "text/html",
         )
     return message

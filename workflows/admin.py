@@ -1,7 +1,7 @@
 """Admin of workflows: the editor (trigger, who may enter, goal, re-enrolment, and the steps
 inline, each kind's fields in its own fieldset) and read-only lists of enrollments and step runs.
 
-Whether a workflow runs is decided on its staff page (`campaigns.views_workflows`), where
+Whether a workflow runs is decided on its staff page (`workflows.views`), where
 activation checks it first; here its status is shown, never edited. An active workflow stays
 valid: its steps are checked with `workflow_problems` as they would be saved, and a save that
 would break it is refused with the problems, the form keeping what was typed.
@@ -24,8 +24,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.models import Enrollment, StepRun, Workflow, WorkflowStep
-from campaigns.workflow_graph import workflow_problems
 from contacts.services import KIND_STAGES
 from inbound.audit import audit_record
 from inbound.lib.admin import (
@@ -34,8 +32,10 @@ from inbound.lib.admin import (
     SecretFieldsAdminMixin,
     form_changes_audited,
 )
+from workflows.graph import workflow_problems
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowStep
 
-# The <datalist> of known interactions (templates/admin/campaigns/workflow/change_form.html):
+# The <datalist> of known interactions (admin/workflows/workflow/change_form.html, a template):
 # one per page, so the step forms the admin adds in the browser share it.
 INTERACTIONS_LIST = "workflow-interaction-kinds"
 INTERACTION_KINDS = sorted(KIND_STAGES)
@@ -170,7 +170,7 @@ class WorkflowAdmin(_Fields, admin.ModelAdmin):
     interaction_fields = ("trigger_kind",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = (StepInline,)
-    change_form_template = "admin/campaigns/workflow/change_form.html"
+    change_form_template = "admin/workflows/workflow/change_form.html"
     list_display = ("name", "status", "trigger", "activated_at", "staff_page")
     list_filter = ("status", "trigger")
     search_fields = ("name",)

@@ -15,27 +15,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.models import (
-    Delivery,
-    Email,
-    Enrollment,
-    StepRun,
-    Workflow,
-    WorkflowAction,
-    WorkflowStep,
-)
+from campaigns.models import Delivery, Email
 from campaigns.sending import campaigns_send_due
 from campaigns.unsubscribe import consent_withdraw
-from campaigns.workflow_engine import enrollments_run, workflow_test_run
-from campaigns.workflow_graph import WorkflowInvalid, workflow_problems
-from campaigns.workflow_steps import wait_until
-from campaigns.workflows import enrol_contacts, step_counts, workflow_activate, workflow_pause
 from contacts.models import Contact, ContactProperty, Segment, Tag, Touchpoint
 from contacts.services import touchpoint_record
 from inbound.models import AuditEntry
 from tests.contacts.factories import ContactFactory, grant
 from tests.factories import StaffFactory
 from tests.smtp import SmtpSink
+from workflows.engine import enrollments_run, workflow_test_run
+from workflows.graph import WorkflowInvalid, workflow_problems
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowAction, WorkflowStep
+from workflows.services import enrol_contacts, step_counts, workflow_activate, workflow_pause
+from workflows.steps import wait_until
 
 pytestmark = pytest.mark.django_db
 Kind = WorkflowStep.Kind

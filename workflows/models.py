@@ -1,10 +1,11 @@
-"""Data of automated workflows (run by `campaigns.workflow_engine`): a trigger, a graph of
+"""Data of automated workflows (run by `workflows.engine`): a trigger, a graph of
 steps, and one enrollment row per contact going through it, with every step it ran.
 
 The database holds every schedule: an enrollment waiting three days is a row whose `next_run_at`
 is three days away, claimed by beat's tick when it comes (`SELECT … FOR UPDATE SKIP LOCKED`).
 Each step run is a row (`unique(enrollment, seq)`), written in the same transaction as what the
-step did, so a retried or duplicated tick never acts twice. Imported by `campaigns.models`.
+step did, so a retried or duplicated tick never acts twice. The tables were `campaigns_*` until
+workflows became an app of their own (migrations `workflows.0001`, `0002`).
 """
 
 from __future__ import annotations

@@ -14,22 +14,22 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns import tasks, workflow_triggers
-from campaigns.models import Enrollment, Workflow, WorkflowStep
-from campaigns.workflow_steps import MADRID
-from campaigns.workflow_triggers import (
+from contacts.models import Contact, ContactProperty, Segment, Tag, Touchpoint
+from contacts.services import touchpoint_record
+from conversion.models import Form
+from tests.contacts.factories import ContactFactory
+from tests.conversion.factories import newsletter_form
+from tests.workflows.test_workflows import active, run_all
+from workflows import tasks, triggers
+from workflows.models import Enrollment, Workflow, WorkflowStep
+from workflows.services import workflow_pause
+from workflows.steps import MADRID
+from workflows.triggers import (
     date_triggers,
     segment_entries,
     touchpoint_sweep,
     touchpoint_triggers,
 )
-from campaigns.workflows import workflow_pause
-from contacts.models import Contact, ContactProperty, Segment, Tag, Touchpoint
-from contacts.services import touchpoint_record
-from conversion.models import Form
-from tests.campaigns.test_workflows import active, run_all
-from tests.contacts.factories import ContactFactory
-from tests.conversion.factories import newsletter_form
 
 pytestmark = pytest.mark.django_db
 Kind = WorkflowStep.Kind
@@ -40,9 +40,9 @@ TAG_STEP = {"key": "tag", "kind": Kind.UPDATE_CONTACT, "tag": "bienvenida"}
 def _fresh_triggers() -> Iterator[None]:
     """The per-process cache of triggers starts and ends empty (workflow ids are reused across
     tests, and another test's touchpoints must not meet this test's workflows)."""
-    workflow_triggers.touchpoint_triggers_forget()
+    triggers.touchpoint_triggers_forget()
     yield
-    workflow_triggers.touchpoint_triggers_forget()
+    triggers.touchpoint_triggers_forget()
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_a_survey_answer_of_6_or_less_enrols_the_detractor_and_not_the_promoter(
 def test_conditions_on_the_interaction_properties(
     condition: dict[str, Any], properties: dict[str, Any], holds: bool
 ) -> None:
-    assert workflow_triggers.condition_holds(condition, properties) is holds
+    assert triggers.condition_holds(condition, properties) is holds
 
 
 def test_a_touchpoint_seen_by_the_signal_and_by_the_sweep_enrols_once(committed: Any) -> None:
@@ -230,7 +230,7 @@ def test_a_failing_enrolment_never_reaches_the_request_and_the_sweep_catches_up(
         raise RuntimeError("database went away")
 
     with monkeypatch.context() as patch, caplog.at_level(logging.ERROR):
-        patch.setattr(workflow_triggers, "enrol_contacts", broken)
+        patch.setattr(triggers, "enrol_contacts", broken)
         with committed():
             touchpoint_record(kind="form_submit", contact=ana, subject=form)
     assert "not enrolled; the sweep will" in caplog.text
