@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from campaigns import admin_bulletins  # noqa: F401 -- registers the bulletin items' admin
+from campaigns.audience import campaign_audience
 from campaigns.models import Campaign, Email, Sender
 from campaigns.senders import SenderForm, sender_save, sender_verification_request
-from campaigns.sending import campaign_audience
 from content.admin import ProseEditorNonceMixin
 
 

@@ -51,9 +51,10 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from campaigns.audience import campaign_audience
 from campaigns.gate import campaign_gate
 from campaigns.models import BulletinItem, Campaign, Email
-from campaigns.sending import CampaignNotSendable, campaign_audience, campaign_start
+from campaigns.sending import CampaignNotSendable, campaign_start
 from contacts.models import Subscription, Topic
 from content.models import Article, Publishable, Video
 from content.richtext import rich_text_clean

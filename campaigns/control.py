@@ -10,7 +10,6 @@ messages (about a second of sending). Every one of these is audited.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +22,6 @@ from campaigns.gate import Gate, campaign_gate
 from campaigns.models import Campaign, Delivery
 from campaigns.sending import CampaignNotSendable, campaign_start
 from inbound.audit import audit_record
-
-logger = logging.getLogger(__name__)
 
 RATE_WINDOW = dt.timedelta(seconds=60)
 
@@ -105,26 +102,6 @@ def campaign_schedule(
             "warnings": [c.code for c in gate.warnings],
         },
     )
-
-
-def campaign_start_scheduled(*, campaign: Campaign) -> int:
-    """Beat's start of a scheduled campaign whose time has come; 0 when it went back to draft."""
-    try:
-        campaign_gate_errors = campaign_gate(campaign=campaign).errors
-        if campaign_gate_errors:
-            raise CampaignNotSendable(
-                _("The checklist found errors when its time came: %(errors)s")
-                % {"errors": " ".join(check.message for check in campaign_gate_errors)},
-                code="gate",
-            )
-        return campaign_start(campaign=campaign, by=campaign.started_by)
-    except CampaignNotSendable as error:
-        logger.warning("scheduled campaign %s not sent: %s", campaign.pk, error)
-        reason = _("The scheduled send did not start: %(reason)s") % {"reason": error}
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SCHEDULED).update(
-            status=Campaign.Status.DRAFT, pause_reason=reason[:300], updated_at=timezone.now()
-        )
-        return 0
 
 
 def _transition(

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from campaigns.abtests import campaign_emails
+from campaigns.audience import campaign_audience
 from campaigns.models import Campaign, Email
 from campaigns.rendering import CampaignRenderer, email_language
 from contacts.models import CONTENT_LANGUAGES, Contact
@@ -92,8 +93,6 @@ def _language_name(code: str) -> str:
 
 def audience_languages(campaign: Campaign) -> Counter[str]:
     """How many recipients of each language the campaign has now."""
-    from campaigns.sending import campaign_audience
-
     rows = campaign_audience(campaign=campaign).order_by().values_list("language")
     return Counter(language or "es" for (language,) in rows)
 
@@ -195,8 +194,6 @@ def _languages_check(gate: Gate, email: Email, audience: Counter[str]) -> list[s
 
 def _sample(campaign: Campaign, email: Email, language: str) -> Contact:
     """A real recipient who will read this language, else a stand-in with no personal data."""
-    from campaigns.sending import campaign_audience
-
     for contact in campaign_audience(campaign=campaign).filter(language=language)[:1]:
         return contact
     return Contact(email="vecino@example.org", language=language)

@@ -34,18 +34,18 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.abtests import ab_assign, ab_testing, abtests_decide_due
+from campaigns.audience import campaign_audience
+from campaigns.gate import campaign_gate
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import CampaignRenderer
 from campaigns.suppression import address_is_gone, bounce_record
 from campaigns.tracking import email_sent_record
-from contacts.models import Contact, Subscription
-from contacts.segments import segment_members
 from contacts.selectors import contacts_emailable
 from inbound.lib.errors import DomainError
 from inbound.lib.leases import lease_claim
@@ -71,32 +71,6 @@ class CampaignNotSendable(DomainError):
 
 
 # --- Audience ---------------------------------------------------------------------------------
-
-
-def campaign_audience(*, campaign: Campaign) -> QuerySet[Contact]:
-    """Who the campaign goes to: members of any of its segments (everyone when it names none)
-    minus the excluded segments, among the contacts the consent selector allows for its
-    purpose (and topic). A bulletin made automatically (`campaigns.bulletins`) goes only to
-    the subscribers who chose its frequency (immediate, daily or weekly)."""
-    contacts = contacts_emailable(purpose=campaign.purpose, topic=campaign.topic)
-    if campaign.bulletin_frequency:
-        contacts = contacts.filter(
-            Exists(
-                Subscription.objects.filter(
-                    contact=OuterRef("pk"),
-                    topic=campaign.topic,
-                    frequency=campaign.bulletin_frequency,
-                )
-            )
-        )
-    included = Q()
-    for segment in campaign.segments.all():
-        included |= Q(pk__in=segment_members(segment=segment).values("pk"))
-    if included:
-        contacts = contacts.filter(included)
-    for segment in campaign.excluded_segments.all():
-        contacts = contacts.exclude(pk__in=segment_members(segment=segment).values("pk"))
-    return contacts
 
 
 def deliveries_materialise(*, campaign: Campaign, due: dt.datetime | None = None) -> int:
@@ -399,11 +373,29 @@ def _finish_if_done(campaign: Campaign) -> None:
     ).update(status=Campaign.Status.SENT, finished_at=timezone.now(), updated_at=timezone.now())
 
 
+def campaign_start_scheduled(*, campaign: Campaign) -> int:
+    """Beat's start of a scheduled campaign whose time has come; 0 when it went back to draft."""
+    try:
+        campaign_gate_errors = campaign_gate(campaign=campaign).errors
+        if campaign_gate_errors:
+            raise CampaignNotSendable(
+                _("The checklist found errors when its time came: %(errors)s")
+                % {"errors": " ".join(check.message for check in campaign_gate_errors)},
+                code="gate",
+            )
+        return campaign_start(campaign=campaign, by=campaign.started_by)
+    except CampaignNotSendable as error:
+        logger.warning("scheduled campaign %s not sent: %s", campaign.pk, error)
+        reason = _("The scheduled send did not start: %(reason)s") % {"reason": error}
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SCHEDULED).update(
+            status=Campaign.Status.DRAFT, pause_reason=reason[:300], updated_at=timezone.now()
+        )
+        return 0
+
+
 def campaigns_send_due(now: dt.datetime | None = None) -> SendResult:
     """Beat's tick: start scheduled campaigns whose time has come, then send what is due of
     every campaign being sent, within the tick's budget."""
-    from campaigns.control import campaign_start_scheduled  # it runs the gate, which renders
-
     now = now or timezone.now()
     abtests_decide_due(now)
     for campaign in Campaign.objects.filter(

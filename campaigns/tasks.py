@@ -45,7 +45,7 @@ def bulletins_weekly() -> int:
 def email_sender_verification(*, sender_id: int) -> None:
     """E-mail the link that verifies a sender address (campaigns.senders)."""
     from campaigns.models import Sender
-    from campaigns.senders import sender_verification_email
+    from campaigns.sender_links import sender_verification_email
 
     sender = Sender.objects.filter(pk=sender_id, verified_at__isnull=True).first()
     if sender is not None:

@@ -6,13 +6,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from campaigns.senders import (
+from campaigns.sender_links import (
     VERIFICATION_MAX_AGE,
     SenderLinkExpired,
     SenderLinkInvalid,
     sender_read,
-    sender_verify,
 )
+from campaigns.senders import sender_verify
 from contacts.views_public import private_page
 from inbound.lib.ratelimit import rate_limit_hit
 

@@ -34,6 +34,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.abtests import ab_results
+from campaigns.audience import campaign_audience
 from campaigns.control import (
     GateNotPassed,
     campaign_cancel,
@@ -46,7 +47,7 @@ from campaigns.control import (
 from campaigns.gate import audience_languages, campaign_gate
 from campaigns.models import Campaign
 from campaigns.rendering import CampaignRenderer
-from campaigns.sending import CampaignNotSendable, campaign_audience
+from campaigns.sending import CampaignNotSendable
 from contacts.models import Contact
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError

@@ -37,7 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import ConsentRecord, Contact, UsedToken
-from contacts.selectors import contacts_with_email, may_email
+from contacts.selectors import may_email
 from contacts.validation import email_fingerprint
 from inbound.lib import ratelimit
 from inbound.lib.errors import DomainError
@@ -201,28 +201,6 @@ def rights_link_email(*, contact: Contact, purpose: str, language: str | None = 
         )
     message.send()
     return True
-
-
-def rights_link_request(*, email: str, purpose: str, language: str) -> None:
-    """A citizen typed an address to get a link: send one after commit if it is ours.
-
-    Says nothing about whether the address is known (no account enumeration): the answer is
-    the same, and the e-mail goes out from a worker, so it takes the same time either way. An
-    address is sent at most RIGHTS_EMAILS_PER_ADDRESS_PER_DAY links a day, counted for known
-    and unknown addresses alike; past that, requests are answered the same and send nothing.
-    """
-    from contacts.tasks_rights import email_rights_link
-
-    if ratelimit.quota_hit(
-        scope="contacts.rights.emails",
-        subject=email_fingerprint(email),
-        limit=settings.RIGHTS_EMAILS_PER_ADDRESS_PER_DAY,
-        period=24 * 3600,
-    ):
-        return
-    contact = contacts_with_email(email).filter(anonymised_at__isnull=True).first()
-    if contact is not None:
-        email_rights_link.delay_on_commit(contact_id=contact.pk, purpose=purpose, language=language)
 
 
 def rate_limit_hit(*, request: HttpRequest, scope: str) -> bool:

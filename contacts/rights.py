@@ -38,7 +38,6 @@ from contacts.links import (  # noqa: F401
     email_language,
     rate_limit_hit,
     rights_link_email,
-    rights_link_request,
     rights_token_make,
     rights_token_read,
     rights_token_use,

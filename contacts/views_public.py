@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from contacts import links, rights
+from contacts import link_requests, links, rights
 from contacts.forms_public import ConfirmForm, DataRequestForm, EmailRequestForm, PreferencesForm
 from contacts.selectors import consent_is_granted
 from inbound.lib.errors import DomainError
@@ -147,7 +147,7 @@ def _request_link(
     request: HttpRequest, form_class: type[EmailRequestForm], *, scope: str, template: str
 ) -> HttpResponse:
     """A citizen types their address to be sent a link; the answer never says whether it is
-    ours (`links.rights_link_request`)."""
+    ours (`link_requests.rights_link_request`)."""
     minutes = int(links.max_age(links.DATA_EXPORT).total_seconds() // 60)
     if request.method == "POST":
         if links.rate_limit_hit(request=request, scope=scope):
@@ -155,7 +155,7 @@ def _request_link(
         form = form_class(request.POST)
         if form.is_valid():
             purpose = form.cleaned_data.get("purpose") or links.PREFERENCES
-            links.rights_link_request(
+            link_requests.rights_link_request(
                 email=form.cleaned_data["email"], purpose=purpose, language=get_language()
             )
             return render(

@@ -6,8 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.apps import apps
 
+from contacts.services import touchpoint_record
 from conversion import outbox
+
+# `ab_conversion`: a submission under an A/B test, counted anonymously against the arm's views
+# (conversion.abtests), so the submission itself need not keep the visitor key.
+TRACKED_KINDS = frozenset({"page_view", "cta_impression", "cta_click", "ab_conversion"})
 
 
 @shared_task(name="conversion.tasks.effects_sweep")
@@ -21,13 +27,12 @@ def effects_sweep() -> int:
 def tracking_touchpoint_record(
     *, kind: str, subject: str, subject_id: int, visitor_key: str, properties: dict[str, Any]
 ) -> bool:
-    """A page view, CTA impression or click, off the request (the `tracking` queue, by name)."""
-    from conversion.tracking import tracked_touchpoint_record
-
-    return tracked_touchpoint_record(
-        kind=kind,
-        subject=subject,
-        subject_id=subject_id,
-        visitor_key=visitor_key,
-        properties=properties,
-    )
+    """A page view, CTA impression or click, off the request (the `tracking` queue, by name),
+    queued by `conversion.tracking.touchpoint_enqueue`; False when its subject has gone."""
+    if kind not in TRACKED_KINDS:
+        raise ValueError(f"not a tracked kind: {kind}")
+    target = apps.get_model(subject)._default_manager.filter(pk=subject_id).first()
+    if target is None:
+        return False
+    touchpoint_record(kind=kind, visitor_key=visitor_key, subject=target, properties=properties)
+    return True

@@ -16,21 +16,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.apps import apps
 from django.db import models, transaction
 from django.http import HttpRequest
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from contacts.models import Contact
 from contacts.selectors import may_track
-from contacts.services import touchpoint_record
+from conversion.tasks import tracking_touchpoint_record
 from inbound.visitors import visitor_key
 
 logger = logging.getLogger(__name__)
-
-# `ab_conversion`: a submission under an A/B test, counted anonymously against the arm's views
-# (conversion.abtests), so the submission itself need not keep the visitor key.
-TRACKED_KINDS = frozenset({"page_view", "cta_impression", "cta_click", "ab_conversion"})
 
 
 def submission_visitor_key(request: HttpRequest, *, tracking_granted: bool) -> str:
@@ -56,8 +51,6 @@ def touchpoint_enqueue(
     properties: dict[str, Any] | None = None,
 ) -> None:
     """Queue an anonymous touchpoint about `subject` (a form, landing page or CTA)."""
-    from conversion.tasks import tracking_touchpoint_record
-
     payload = {
         "kind": kind,
         "subject": subject._meta.label_lower,
@@ -73,17 +66,3 @@ def touchpoint_enqueue(
             logger.warning("%s touchpoint not recorded: the broker is unavailable", kind)
 
     transaction.on_commit(enqueue)
-
-
-def tracked_touchpoint_record(
-    *, kind: str, subject: str, subject_id: int, visitor_key: str, properties: dict[str, Any]
-) -> bool:
-    """Write a queued touchpoint; False when its subject has gone (deleted since)."""
-    if kind not in TRACKED_KINDS:
-        raise ValueError(f"not a tracked kind: {kind}")
-    model = apps.get_model(subject)
-    target = model._default_manager.filter(pk=subject_id).first()
-    if target is None:
-        return False
-    touchpoint_record(kind=kind, visitor_key=visitor_key, subject=target, properties=properties)
-    return True

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from contacts.models import ContactProperty, Segment
 from contacts.segment_rules import rules_validate
 from inbound.lib.errors import DomainError
+from workflows.conditions import conditions_problems, staff_addresses_problem
 from workflows.models import Workflow, WorkflowStep
 
 Kind = WorkflowStep.Kind
@@ -119,8 +120,6 @@ def _trigger_problems(workflow: Workflow) -> list[str]:
             problem = _date_field_problem(workflow.trigger_date_field, _("The trigger"))
             if problem:
                 problems.append(problem)
-    from workflows.triggers import conditions_problems
-
     problems += conditions_problems(workflow.trigger_conditions)
     problems += _rule_problems(workflow.conditions, _("Enrolment conditions"))
     problems += _rule_problems(workflow.goal, _("Goal"))
@@ -189,8 +188,6 @@ def _step_problems(step: WorkflowStep, graph: Graph) -> list[str]:
             _("only static lists have members added or removed."),
         )
     elif step.kind == Kind.NOTIFY_STAFF:
-        from workflows.triggers import staff_addresses_problem
-
         problem = staff_addresses_problem(step.notify_emails)
         need(not problem, problem or "")
     elif step.kind == Kind.WEBHOOK:

@@ -17,15 +17,26 @@ from django.utils.translation import gettext as _
 
 from campaigns.gate import campaign_gate
 from contacts.models import Contact
-from contacts.segments import rules_q
+from contacts.segments import rules_q, segment_members
 from contacts.services import touchpoints_record_received
 from inbound.audit import audit_record
 from inbound.lib.errors import DomainError
 from workflows.graph import WorkflowInvalid, step_label, workflow_problems
-from workflows.models import Enrollment, StepRun, Workflow, WorkflowStep
+from workflows.models import Enrollment, StepRun, Workflow, WorkflowSegmentMember, WorkflowStep
 from workflows.steps import step_campaign_sync
 
 Kind = WorkflowStep.Kind
+
+
+def segment_baseline(*, workflow: Workflow) -> int:
+    """Record the segment's current members as already in it: only who enters it from now on
+    is enrolled."""
+    if workflow.trigger_segment is None:
+        return 0
+    members = segment_members(segment=workflow.trigger_segment).values_list("pk", flat=True)
+    rows = [WorkflowSegmentMember(workflow=workflow, contact_id=pk) for pk in members.iterator()]
+    WorkflowSegmentMember.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
 
 
 @transaction.atomic
@@ -52,8 +63,6 @@ def workflow_activate(*, workflow: Workflow, by: Any, request: Any = None) -> No
     if problems:
         raise WorkflowInvalid(problems)  # the transaction undoes the campaigns made above
     if locked.trigger == Workflow.Trigger.SEGMENT and locked.activated_at is None:
-        from workflows.triggers import segment_baseline
-
         segment_baseline(workflow=locked)
     resumed = locked.status == Workflow.Status.PAUSED
     locked.status = Workflow.Status.ACTIVE

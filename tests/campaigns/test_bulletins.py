@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from campaigns.audience import campaign_audience
 from campaigns.bulletins import (
     LOOKBACK,
     bulletin_digests_send,
@@ -25,7 +26,7 @@ from campaigns.bulletins import (
     bulletins_scan,
 )
 from campaigns.models import BulletinItem, Campaign, Email
-from campaigns.sending import campaign_audience, campaigns_send_due
+from campaigns.sending import campaigns_send_due
 from campaigns.tasks import bulletins_daily, bulletins_weekly
 from contacts import rights
 from contacts.models import ConsentRecord, Contact, Subscription, Topic, Touchpoint

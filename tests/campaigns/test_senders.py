@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from campaigns.models import Sender
 from campaigns.rendering import CampaignRenderer
-from campaigns.senders import sender_token
+from campaigns.sender_links import sender_token
 from campaigns.sending import campaign_start, campaigns_send_due
 from inbound.celery import app as celery_app
 from tests.campaigns.test_sending import campaign_for, parsed, subscriber

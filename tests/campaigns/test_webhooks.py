@@ -13,8 +13,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from campaigns.audience import campaign_audience
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import campaign_audience, campaign_start, campaigns_send_due
+from campaigns.sending import campaign_start, campaigns_send_due
 from campaigns.unsubscribe import unsubscribe_token
 from contacts.models import ConsentRecord, Contact, Subscription, Touchpoint
 from contacts.selectors import consent_is_granted

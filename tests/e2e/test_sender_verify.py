@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from campaigns.models import Sender
-from campaigns.senders import sender_token
+from campaigns.sender_links import sender_token
 from tests.e2e.accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser

@@ -21,6 +21,7 @@ from tests.contacts.factories import ContactFactory
 from tests.conversion.factories import newsletter_form
 from tests.workflows.test_workflows import active, run_all
 from workflows import tasks, triggers
+from workflows.conditions import condition_holds
 from workflows.models import Enrollment, Workflow, WorkflowStep
 from workflows.services import workflow_pause
 from workflows.steps import MADRID
@@ -144,7 +145,7 @@ def test_a_survey_answer_of_6_or_less_enrols_the_detractor_and_not_the_promoter(
 def test_conditions_on_the_interaction_properties(
     condition: dict[str, Any], properties: dict[str, Any], holds: bool
 ) -> None:
-    assert triggers.condition_holds(condition, properties) is holds
+    assert condition_holds(condition, properties) is holds
 
 
 def test_a_touchpoint_seen_by_the_signal_and_by_the_sweep_enrols_once(committed: Any) -> None:
