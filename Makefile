@@ -33,7 +33,7 @@ run: install
 	@echo
 	$(VENV)/bin/honcho --no-prefix start --no-colour -f Procfile.dev
 
-## test: lint (ruff, mypy), migrations check, and the whole pytest suite (unit, integration, browser)
+## test: lint (ruff, mypy, import contracts), migrations check, and the whole pytest suite (unit, integration, browser)
 test: install lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
@@ -41,6 +41,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## bench: run a benchmark, e.g. `make bench NAME=http`
 bench: install
