@@ -206,6 +206,8 @@ def embedded_stack(install: tuple[Path, str], var_dir: Path, *, beat: bool) -> I
     shutil.copytree(install[0], var_dir)
     port = free_port()
     python = sys.executable
+    worker = [python, "-m", "celery", "-A", "inbound", "worker", "-Q", "default,email,tracking"]
+    worker += ["--concurrency", "2", "--loglevel", "INFO", "--hostname", f"{var_dir.name}@%h"]
     with ExitStack() as stack:
         stack.enter_context(
             running(
@@ -214,14 +216,7 @@ def embedded_stack(install: tuple[Path, str], var_dir: Path, *, beat: bool) -> I
                 "web",
             )
         )
-        worker_log = stack.enter_context(
-            running(
-                [python, "-m", "celery", "-A", "inbound", "worker", "-Q", "default,email,tracking"]
-                + ["--concurrency", "2", "--loglevel", "INFO", "--hostname", f"{var_dir.name}@%h"],
-                var_dir,
-                "worker",
-            )
-        )
+        worker_log = stack.enter_context(running(worker, var_dir, "worker"))
         if beat:
             stack.enter_context(
                 running([python, "-m", "celery", "-A", "inbound", "beat"], var_dir, "beat")
@@ -240,7 +235,7 @@ def assert_optin_email_within(var_dir: Path, port: int, path: str) -> None:
 
     [message] = mail_to(var_dir, address)
     assert "/confirm" in message or "/confirmar" in message  # the double opt-in link
-    print(f"opt-in e-mail after {time.monotonic() - submitted:.1f} s")  # noqa: T201
+    print(f"opt-in e-mail after {time.monotonic() - submitted:.1f} s")
 
 
 def test_the_optin_email_leaves_within_seconds_under_make_run_on_a_saturated_machine(
