@@ -42,10 +42,17 @@ from bench.submissions import _django_call as _submissions_call
 
 BENCH = "workflows"
 STEPS_GOAL = 1000.0  # due steps per second
-LAG_P99_GOAL_S = 60.0  # seconds from `next_run_at` to the step's run
+# "Fired within 60 s after due", for every step: the p99, and the worst step run too.
+LAG_P99_GOAL_S = 60.0  # seconds from a step run's `due_at` to its `ran_at`
+LAG_MAX_GOAL_S = 60.0
 WORKER_PROCESSES = 2  # one per core, as production runs them
-TICK_SECONDS = 2.0  # beat's schedule (and expiry) of campaigns.tasks.workflows_due
+TICK_SECONDS = 2.0  # beat's schedule of campaigns.tasks.workflows_due
 STEPS = 4  # step runs per enrollment: the wait ending, the tag, the e-mail, the end
+# Of those, the steps that do something for the citizen (a tag, an e-mail) and the engine's
+# own bookkeeping (a wait ending, the end): counted apart, so the bookkeeping cannot pass for
+# work done.
+ACTION_STEPS = ("tag", "send")
+BOOKKEEPING_STEPS = ("wait", "end")
 BATCH = 500  # the engine's batch (campaigns.workflow_steps.BATCH), used by the floor too
 WAIT_SECONDS = 1800.0
 READY_TIMEOUT = 60.0
@@ -373,14 +380,17 @@ def _worker_ready(timeout: float) -> None:
 def _drive(
     workflow: dict[str, Any], *, first: int, timeout: float, stop_after: int = 0
 ) -> dict[str, Any]:
-    """Queue the tick as beat does (every 2 s, expiring after 2 s; `first` of them now) until
-    no enrollment is in progress, or `stop_after` of them have advanced."""
+    """Queue the tick as beat does (every 2 s, expiring after TICK_LIFETIME of them; `first`
+    of them now) until no enrollment is in progress, or `stop_after` of them have advanced."""
+    from django.conf import settings
+
     from campaigns.models import Enrollment, StepRun
     from campaigns.tasks import workflows_due
 
+    expires = TICK_SECONDS * settings.TICK_LIFETIME
     deadline = time.monotonic() + timeout
     for _n in range(first):
-        workflows_due.apply_async(expires=TICK_SECONDS)
+        workflows_due.apply_async(expires=expires)
     next_tick = time.monotonic() + TICK_SECONDS
     while True:
         if stop_after:
@@ -394,7 +404,7 @@ def _drive(
         if done or time.monotonic() > deadline:
             return {"advanced": advanced, "at": time.time(), "timed_out": not done}
         if time.monotonic() >= next_tick:
-            workflows_due.apply_async(expires=TICK_SECONDS)
+            workflows_due.apply_async(expires=expires)
             next_tick += TICK_SECONDS
         time.sleep(POLL_SECONDS)
 
@@ -460,19 +470,23 @@ LEFT JOIN t ON t.contact_id = e.contact_id
 """
 
 TIMING_SQL = """
-SELECT count(*), extract(epoch FROM max(ran_at) - min(due_at))::float8
+SELECT
+    count(*) FILTER (WHERE step_id = ANY(%(actions)s)),
+    count(*) FILTER (WHERE step_id = ANY(%(bookkeeping)s)),
+    extract(epoch FROM max(ran_at) - min(due_at))::float8
 FROM campaigns_steprun WHERE step_id = ANY(%(steps)s)
 """
 
-# Each enrollment's lag: when its wait's run ran against when it was due.
+# Every step run's lag: when it ran against when it was due (the engine records the due time
+# of the wait that ended on each run that follows it in the same go).
 LAG_SQL = """
 SELECT
     percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
     percentile_cont(0.99) WITHIN GROUP (ORDER BY lag),
     max(lag)
 FROM (
-    SELECT extract(epoch FROM min(ran_at) - min(due_at))::float8 AS lag
-    FROM campaigns_steprun WHERE step_id = %(wait)s GROUP BY enrollment_id
+    SELECT extract(epoch FROM ran_at - due_at)::float8 AS lag
+    FROM campaigns_steprun WHERE step_id = ANY(%(steps)s)
 ) AS lags
 """
 
@@ -483,7 +497,8 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
     params = {
         "workflow": workflow["workflow"],
         "steps": list(workflow["steps"].values()),
-        "wait": workflow["steps"]["wait"],
+        "actions": [workflow["steps"][key] for key in ACTION_STEPS],
+        "bookkeeping": [workflow["steps"][key] for key in BOOKKEEPING_STEPS],
         "campaign": workflow["campaign"],
         "tag": workflow["tag"],
         "runs": STEPS,
@@ -494,7 +509,7 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
             cursor.fetchone()
         )
         cursor.execute(TIMING_SQL, params)
-        _runs, elapsed = cursor.fetchone()
+        actions, bookkeeping, elapsed = cursor.fetchone()
         cursor.execute(LAG_SQL, params)
         p50, p99, worst = cursor.fetchone()
     return {
@@ -502,6 +517,8 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
         "completed": completed,
         "active_left": active,
         "step_runs": runs,
+        "action_runs": actions,
+        "bookkeeping_runs": bookkeeping,
         "deliveries": deliveries,
         "tagged": tagged,
         "missing": missing + max(0, expected - enrollments),
@@ -655,6 +672,10 @@ def measure(options: argparse.Namespace) -> Report:
         "enrollments": options.size,
         "worker_processes": WORKER_PROCESSES,
         "steps_per_s": round(rate, 1),
+        "actions_per_s": round(ran["action_runs"] / elapsed, 1) if elapsed > 0 else 0.0,
+        "bookkeeping_steps_per_s": (
+            round(ran["bookkeeping_runs"] / elapsed, 1) if elapsed > 0 else 0.0
+        ),
         "enrollments_per_s": round(ran["completed"] / elapsed, 1) if elapsed > 0 else 0.0,
         "elapsed_s": round(elapsed, 1),
         "lag_p50_s": round(ran["lag_p50_s"], 2),
@@ -665,6 +686,8 @@ def measure(options: argparse.Namespace) -> Report:
         "floor_steps_per_s": round(floor_rate, 1),
         "vs_floor": round(rate / floor_rate, 3) if floor_rate else 0.0,
         "step_runs": ran["step_runs"],
+        "action_runs": ran["action_runs"],
+        "bookkeeping_runs": ran["bookkeeping_runs"],
         "completed": ran["completed"],
         "active_left": ran["active_left"],
         "deliveries": ran["deliveries"],
@@ -686,6 +709,7 @@ def measure(options: argparse.Namespace) -> Report:
     targets = {
         "steps_per_s": at_least(round(rate, 1), STEPS_GOAL),
         "lag_p99_s": at_most(round(ran["lag_p99_s"], 2), LAG_P99_GOAL_S),
+        "lag_max_s": at_most(round(ran["lag_max_s"], 2), LAG_MAX_GOAL_S),
         "missing": at_most(ran["missing"], 0),
         "duplicates": at_most(ran["duplicates"], 0),
         "fault_missing": at_most(faulted["missing"], 0),
