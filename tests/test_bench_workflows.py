@@ -61,7 +61,7 @@ def test_workflows_bench_prints_one_json_line_and_advances_everyone_once_despite
     assert report["steps_per_s"] > 0 and report["floor_steps_per_s"] > 0
     assert 0 <= report["lag_p50_s"] <= report["lag_p99_s"] <= report["lag_max_s"]
     assert set(report["targets"]) == {
-        "steps_per_s",
+        "actions_per_s",
         "lag_p99_s",
         "lag_max_s",
         "missing",
