@@ -141,10 +141,11 @@ def measure(options: argparse.Namespace) -> Report:
     if errors:
         progress(f"{errors} requests failed (not 200, or socket errors)")
 
+    p99 = {page: round(harness.median(r.p99_ms for r in results[page]), 2) for page in results}
     targets = {
         "home_cached_vs_baseline": at_least(ratios["home_cached"], HOME_CACHED_VS_BASELINE_GOAL),
-        "home_cached_p99_ms": at_most(float(figures["home_cached_p99_ms"]), HOME_P99_MS_GOAL),
-        "home_uncached_p99_ms": at_most(float(figures["home_uncached_p99_ms"]), HOME_P99_MS_GOAL),
+        "home_cached_p99_ms": at_most(p99["home_cached"], HOME_P99_MS_GOAL),
+        "home_uncached_p99_ms": at_most(p99["home_uncached"], HOME_P99_MS_GOAL),
     }
     return Report(figures=figures, targets=targets, failed=errors > 0)
 
