@@ -181,7 +181,7 @@ def measure(options: argparse.Namespace) -> Report:
             "baseline": cached_url + "/healthz",
             "article_cached": cached_url + article.path,
             "article_uncached": uncached_url + article.path,
-            "home": cached_url + "/es/",
+            "home_cached": cached_url + "/es/",
         }
         for url in pages.values():
             warm_up(url)
@@ -214,7 +214,7 @@ def measure(options: argparse.Namespace) -> Report:
         figures[f"{page}_p99_ms"] = round(harness.median(r.p99_ms for r in page_results), 2)
     ratios = {
         page: round(rps[page] / rps["baseline"], 3) if rps["baseline"] else 0.0
-        for page in ("article_cached", "article_uncached", "home")
+        for page in ("article_cached", "article_uncached", "home_cached")
     }
     for page, ratio in ratios.items():
         figures[f"{page}_vs_baseline"] = ratio

@@ -41,11 +41,18 @@ from bench.submissions import PrivateRedis, _popen, _stop
 from bench.submissions import _django_call as _submissions_call
 
 BENCH = "workflows"
-STEPS_GOAL = 1000.0  # due steps per second
-LAG_P99_GOAL_S = 60.0  # seconds from `next_run_at` to the step's run
+STEPS_GOAL = 1000.0  # due steps per second, counting actions only (not waits ending, ends)
+# "Fired within 60 s after due", for every step: the p99, and the worst step run too.
+LAG_P99_GOAL_S = 60.0  # per enrollment, seconds from the shared due time to its wait's run
+LAG_MAX_GOAL_S = 60.0  # every step run, seconds from its `due_at` to its `ran_at`
 WORKER_PROCESSES = 2  # one per core, as production runs them
-TICK_SECONDS = 2.0  # beat's schedule (and expiry) of workflows.tasks.workflows_due
+TICK_SECONDS = 2.0  # beat's schedule of workflows.tasks.workflows_due
 STEPS = 4  # step runs per enrollment: the wait ending, the tag, the e-mail, the end
+# Of those, the steps that do something for the citizen (a tag, an e-mail) and the engine's
+# own bookkeeping (a wait ending, the end): counted apart, so the bookkeeping cannot pass for
+# work done.
+ACTION_STEPS = ("tag", "send")
+BOOKKEEPING_STEPS = ("wait", "end")
 BATCH = 500  # the engine's batch (workflows.steps.BATCH), used by the floor too
 WAIT_SECONDS = 1800.0
 READY_TIMEOUT = 60.0
@@ -293,9 +300,9 @@ def _floor(workflow: dict[str, Any], enrollments: int) -> float:
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
 
+    from workflows.models import Workflow
     from contacts.models import Tag
     from contacts.services import KIND_STAGES
-    from workflows.models import Workflow
 
     params = {
         **workflow["steps"],
@@ -374,14 +381,17 @@ def _worker_ready(timeout: float) -> None:
 def _drive(
     workflow: dict[str, Any], *, first: int, timeout: float, stop_after: int = 0
 ) -> dict[str, Any]:
-    """Queue the tick as beat does (every 2 s, expiring after 2 s; `first` of them now) until
-    no enrollment is in progress, or `stop_after` of them have advanced."""
+    """Queue the tick as beat does (every 2 s, expiring after TICK_LIFETIME of them; `first`
+    of them now) until no enrollment is in progress, or `stop_after` of them have advanced."""
+    from django.conf import settings
+
     from workflows.models import Enrollment, StepRun
     from workflows.tasks import workflows_due
 
+    expires = TICK_SECONDS * settings.TICK_LIFETIME
     deadline = time.monotonic() + timeout
     for _n in range(first):
-        workflows_due.apply_async(expires=TICK_SECONDS)
+        workflows_due.apply_async(expires=expires)
     next_tick = time.monotonic() + TICK_SECONDS
     while True:
         if stop_after:
@@ -395,7 +405,7 @@ def _drive(
         if done or time.monotonic() > deadline:
             return {"advanced": advanced, "at": time.time(), "timed_out": not done}
         if time.monotonic() >= next_tick:
-            workflows_due.apply_async(expires=TICK_SECONDS)
+            workflows_due.apply_async(expires=expires)
             next_tick += TICK_SECONDS
         time.sleep(POLL_SECONDS)
 
@@ -461,20 +471,27 @@ LEFT JOIN t ON t.contact_id = e.contact_id
 """
 
 TIMING_SQL = """
-SELECT count(*), extract(epoch FROM max(ran_at) - min(due_at))::float8
+SELECT
+    count(*) FILTER (WHERE step_id = ANY(%(actions)s)),
+    count(*) FILTER (WHERE step_id = ANY(%(bookkeeping)s)),
+    extract(epoch FROM max(ran_at) - min(due_at))::float8
 FROM workflows_steprun WHERE step_id = ANY(%(steps)s)
 """
 
-# Each enrollment's lag: when its wait's run ran against when it was due.
+# Lags, seconds from due to run. p50 and p99 per enrollment: its wait's run against the shared
+# due time (when the engine picked it up). The maximum over every step run: a step following
+# another in the same go is due when that one ran (`next_run_at` moves on), so this is the
+# worst any single step waited, as the goal reads ("fired within 60 s after due", every step).
 LAG_SQL = """
-SELECT
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
-    percentile_cont(0.99) WITHIN GROUP (ORDER BY lag),
-    max(lag)
-FROM (
+WITH waits AS (
     SELECT extract(epoch FROM min(ran_at) - min(due_at))::float8 AS lag
     FROM workflows_steprun WHERE step_id = %(wait)s GROUP BY enrollment_id
-) AS lags
+)
+SELECT
+    (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) FROM waits),
+    (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM waits),
+    (SELECT max(extract(epoch FROM ran_at - due_at))::float8
+     FROM workflows_steprun WHERE step_id = ANY(%(steps)s))
 """
 
 
@@ -485,6 +502,8 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
         "workflow": workflow["workflow"],
         "steps": list(workflow["steps"].values()),
         "wait": workflow["steps"]["wait"],
+        "actions": [workflow["steps"][key] for key in ACTION_STEPS],
+        "bookkeeping": [workflow["steps"][key] for key in BOOKKEEPING_STEPS],
         "campaign": workflow["campaign"],
         "tag": workflow["tag"],
         "runs": STEPS,
@@ -495,7 +514,7 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
             cursor.fetchone()
         )
         cursor.execute(TIMING_SQL, params)
-        _runs, elapsed = cursor.fetchone()
+        actions, bookkeeping, elapsed = cursor.fetchone()
         cursor.execute(LAG_SQL, params)
         p50, p99, worst = cursor.fetchone()
     return {
@@ -503,6 +522,8 @@ def _outcome(workflow: dict[str, Any], expected: int) -> dict[str, Any]:
         "completed": completed,
         "active_left": active,
         "step_runs": runs,
+        "action_runs": actions,
+        "bookkeeping_runs": bookkeeping,
         "deliveries": deliveries,
         "tagged": tagged,
         "missing": missing + max(0, expected - enrollments),
@@ -652,11 +673,16 @@ def measure(options: argparse.Namespace) -> Report:
     ran, faulted = result["outcomes"]
     elapsed = ran["elapsed_s"]
     rate = ran["step_runs"] / elapsed if elapsed > 0 else 0.0
+    actions_rate = round(ran["action_runs"] / elapsed, 1) if elapsed > 0 else 0.0
     figures: dict[str, harness.Figure] = {
         "database": "postgresql",
         "enrollments": options.size,
         "worker_processes": WORKER_PROCESSES,
         "steps_per_s": round(rate, 1),
+        "actions_per_s": actions_rate,
+        "bookkeeping_steps_per_s": (
+            round(ran["bookkeeping_runs"] / elapsed, 1) if elapsed > 0 else 0.0
+        ),
         "enrollments_per_s": round(ran["completed"] / elapsed, 1) if elapsed > 0 else 0.0,
         "elapsed_s": round(elapsed, 1),
         "lag_p50_s": round(ran["lag_p50_s"], 2),
@@ -667,6 +693,8 @@ def measure(options: argparse.Namespace) -> Report:
         "floor_steps_per_s": round(floor_rate, 1),
         "vs_floor": round(rate / floor_rate, 3) if floor_rate else 0.0,
         "step_runs": ran["step_runs"],
+        "action_runs": ran["action_runs"],
+        "bookkeeping_runs": ran["bookkeeping_runs"],
         "completed": ran["completed"],
         "active_left": ran["active_left"],
         "deliveries": ran["deliveries"],
@@ -686,8 +714,9 @@ def measure(options: argparse.Namespace) -> Report:
         "fault_timed_out": bool(result["fault_timed_out"]),
     }
     targets = {
-        "steps_per_s": at_least(round(rate, 1), STEPS_GOAL),
+        "actions_per_s": at_least(actions_rate, STEPS_GOAL),
         "lag_p99_s": at_most(round(ran["lag_p99_s"], 2), LAG_P99_GOAL_S),
+        "lag_max_s": at_most(round(ran["lag_max_s"], 2), LAG_MAX_GOAL_S),
         "missing": at_most(ran["missing"], 0),
         "duplicates": at_most(ran["duplicates"], 0),
         "fault_missing": at_most(faulted["missing"], 0),

@@ -1,8 +1,9 @@
 """The outbox relay: the side effects of submissions, sent after the submission committed.
 
 `submission_create` writes a `SideEffect` row per e-mail or webhook in the submission's own
-transaction; beat runs `effects_due` every 2 s on the `email` queue. The request never talks to
-the broker, so a broker outage can neither slow nor fail a submission: the rows wait.
+transaction. Once it commits, the request wakes the relay (`conversion.wake`: one relay task, at
+most one per process every half second), and beat runs `effects_due` every 2 s on the `email`
+queue as the safety net. A broker outage can neither slow nor fail a submission: the rows wait.
 
 How a relay takes rows: `effects_claim` leases a batch (`inbound.lib.leases`: `claimed_until`
 under `SELECT … FOR UPDATE SKIP LOCKED`, committed before anything is sent), so two relays

@@ -18,8 +18,9 @@ TRACKED_KINDS = frozenset({"page_view", "cta_impression", "cta_click", "ab_conve
 
 @shared_task(name="conversion.tasks.effects_sweep")
 def effects_sweep() -> int:
-    """Every 2 s: send the due side effects of submissions (the outbox relay), including
-    retries and whatever waited through a broker outage."""
+    """The outbox relay: send the due side effects of submissions, including retries and
+    whatever waited through a broker outage. Run when a submission commits (`conversion.wake`)
+    and every 2 s by beat."""
     return outbox.effects_due()
 
 

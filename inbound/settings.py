@@ -386,52 +386,56 @@ CELERY_TASK_ROUTES = {
     "*.tasks.tracking_*": {"queue": "tracking"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Every periodic job of the platform, in one place.
+# Every periodic job of the platform, in one place. A tick is worth running late, not
+# discarding: on a busy machine (one worker, a long task ahead of it) a tick that expired after
+# one interval was mostly dropped, so ticks live TICK_LIFETIME of their intervals. A tick that
+# finds its predecessor still at work takes other rows (leases), so a backlog costs little.
+TICK_LIFETIME = 5
 CELERY_BEAT_SCHEDULE = {
     "heartbeat-default": {
         "task": "inbound.tasks.heartbeat",
         "schedule": 60.0,
         "kwargs": {"name": "default"},
-        "options": {"queue": "default", "expires": 60},
+        "options": {"queue": "default", "expires": 60.0 * TICK_LIFETIME},
     },
     "heartbeat-email": {
         "task": "inbound.tasks.heartbeat",
         "schedule": 60.0,
         "kwargs": {"name": "email"},
-        "options": {"queue": "email", "expires": 60},
+        "options": {"queue": "email", "expires": 60.0 * TICK_LIFETIME},
     },
     "heartbeat-tracking": {
         "task": "inbound.tasks.heartbeat",
         "schedule": 60.0,
         "kwargs": {"name": "tracking"},
-        "options": {"queue": "tracking", "expires": 60},
+        "options": {"queue": "tracking", "expires": 60.0 * TICK_LIFETIME},
     },
     "conversion-effects-sweep": {
         # The outbox relay: side effects of submissions (opt-in e-mail, staff notification,
         # webhook), sent in batches within seconds of the commit, failures retried with backoff.
         "task": "conversion.tasks.effects_sweep",
         "schedule": 2.0,
-        "options": {"queue": "email", "expires": 2},
+        "options": {"queue": "email", "expires": 2.0 * TICK_LIFETIME},
     },
     "campaigns-send-due": {
         # The sending engine: starts scheduled campaigns and sends the due deliveries of those
         # being sent, in leased chunks (campaigns.sending).
         "task": "campaigns.tasks.send_due",
         "schedule": 2.0,
-        "options": {"queue": "email", "expires": 2},
+        "options": {"queue": "email", "expires": 2.0 * TICK_LIFETIME},
     },
     "workflows-due": {
         # Workflow steps whose time has come, claimed in batches (workflows.engine).
         "task": "workflows.tasks.workflows_due",
         "schedule": 2.0,
-        "options": {"queue": "default", "expires": 2},
+        "options": {"queue": "default", "expires": 2.0 * TICK_LIFETIME},
     },
     "workflows-triggers": {
         # Enrolments the signal cannot see: interactions it missed, contacts who entered a
         # segment, and contacts' dates (workflows.triggers).
         "task": "workflows.tasks.workflows_triggers",
         "schedule": 60.0,
-        "options": {"queue": "default", "expires": 60},
+        "options": {"queue": "default", "expires": 60.0 * TICK_LIFETIME},
     },
     "workflows-actions": {
         # What workflow steps do outside the database (webhook calls, e-mails to staff), sent
@@ -439,14 +443,14 @@ CELERY_BEAT_SCHEDULE = {
         # receiver must not hold up an `email` worker in the middle of a campaign.
         "task": "workflows.tasks.workflow_actions_due",
         "schedule": 5.0,
-        "options": {"queue": "default", "expires": 5},
+        "options": {"queue": "default", "expires": 5.0 * TICK_LIFETIME},
     },
     "campaigns-bulletins-scan": {
         # Bulletins: content that became public (scheduled included) recorded once per topic,
         # and sent to the subscribers who want it at once (campaigns.bulletins).
         "task": "campaigns.tasks.bulletins_scan",
         "schedule": 60.0,
-        "options": {"queue": "email", "expires": 60},
+        "options": {"queue": "email", "expires": 60.0 * TICK_LIFETIME},
     },
     "campaigns-bulletins-daily": {
         # The daily and weekly digests, in the morning (CELERY_TIMEZONE is Europe/Madrid).
@@ -462,13 +466,13 @@ CELERY_BEAT_SCHEDULE = {
     "content-publish-due": {
         "task": "content.tasks.content_publish_due",
         "schedule": 60.0,
-        "options": {"queue": "default", "expires": 60},
+        "options": {"queue": "default", "expires": 60.0 * TICK_LIFETIME},
     },
     "contacts-derived-refresh": {
         # Lifecycle stage and persona of contacts who just acted (contacts.derived), in batches.
         "task": "contacts.tasks_personas.derived_refresh",
         "schedule": 5.0,
-        "options": {"queue": "tracking", "expires": 5},
+        "options": {"queue": "tracking", "expires": 5.0 * TICK_LIFETIME},
     },
     "contacts-personas-assign": {
         "task": "contacts.tasks_personas.personas_assign_all",
@@ -483,7 +487,7 @@ CELERY_BEAT_SCHEDULE = {
         # (contacts.tasks_imports).
         "task": "contacts.tasks_imports.imports_headers_sweep",
         "schedule": 60.0,
-        "options": {"expires": 60},
+        "options": {"expires": 60.0 * TICK_LIFETIME},
     },
     "contacts-imports-abandoned-purge": {
         "task": "contacts.tasks_imports.imports_abandoned_purge",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-PAGES = ("baseline", "article_cached", "article_uncached", "home")
+PAGES = ("baseline", "article_cached", "article_uncached", "home_cached")
 
 
 def test_pages_bench_prints_one_json_line_with_figures_and_targets() -> None:

@@ -68,6 +68,17 @@ def test_broker_is_redis_when_redis_url_is_set() -> None:
     assert {q.name for q in app.conf.task_queues} == {"default", "email", "tracking"}
 
 
+def test_no_periodic_tick_expires_before_several_of_its_intervals() -> None:
+    """A tick that expires after one interval is dropped whenever the worker is busy: on a loaded
+    machine 97 of 101 relay ticks were, and an opt-in e-mail took four minutes."""
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        expires = entry.get("options", {}).get("expires")
+        if isinstance(entry["schedule"], float):
+            assert expires is not None and expires >= 3 * entry["schedule"], name
+        else:  # a crontab entry runs once a day or an hour: it must never be dropped
+            assert expires is None, name
+
+
 def test_every_periodic_task_is_a_registered_task() -> None:
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():

@@ -1,0 +1,54 @@
+"""Waking the outbox relay when a submission commits, so its e-mails leave within seconds.
+
+Beat's tick (`conversion.tasks.effects_sweep`, every 2 s) is the safety net; this is the fast
+path. After the submission's transaction commits, the request publishes one relay task to the
+`email` queue. What the request may pay for it is bounded:
+
+- no database statement: the dedupe is a clock in this process, not a row or a cache key;
+- at most one publish per process per WAKE_INTERVAL seconds: the sweep a wake starts takes every
+  row due at the time it claims (and loops until none is), so 300 submissions a second publish
+  a few tasks a second, not 300;
+- a broker that refuses the publish costs the request nothing but a logged warning, and the next
+  attempt of this process waits WAKE_BACKOFF seconds: the rows wait in the outbox for the tick,
+  which nothing here replaces.
+
+The task is published by name so that this module imports neither the relay nor the services
+that call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import current_app
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+logger = logging.getLogger(__name__)
+
+RELAY_TASK = "conversion.tasks.effects_sweep"
+WAKE_INTERVAL = 0.5
+WAKE_BACKOFF = 10.0
+# A wake still queued this long after it was sent is worth nothing the tick does not do.
+WAKE_EXPIRES = 60
+
+_next_wake_at = 0.0  # monotonic clock; a race between threads costs one extra wake, no more
+
+
+def effects_wake() -> None:
+    """Once the current transaction commits, ask a worker to run the outbox relay now."""
+    transaction.on_commit(_relay_enqueue)
+
+
+def _relay_enqueue() -> None:
+    global _next_wake_at
+    now = time.monotonic()
+    if now < _next_wake_at:
+        return  # a wake sent moments ago will take this submission's rows too
+    _next_wake_at = now + WAKE_INTERVAL
+    try:
+        current_app.send_task(RELAY_TASK, queue="email", expires=WAKE_EXPIRES, retry=False)
+    except BrokerUnavailable:
+        _next_wake_at = now + WAKE_BACKOFF
+        logger.warning("outbox relay not woken (the tick will take the rows): broker unavailable")
