@@ -22,6 +22,7 @@ import logging
 import time
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -38,7 +39,8 @@ _next_wake_at = 0.0  # monotonic clock; a race between threads costs one extra w
 
 def effects_wake() -> None:
     """Once the current transaction commits, ask a worker to run the outbox relay now."""
-    transaction.on_commit(_relay_enqueue)
+    if settings.CONVERSION_RELAY_WAKE:
+        transaction.on_commit(_relay_enqueue)
 
 
 def _relay_enqueue() -> None:

@@ -228,6 +228,9 @@ CONVERSION_IDEMPOTENCY_WINDOW_SECONDS = env_int(
     "CONVERSION_IDEMPOTENCY_WINDOW_SECONDS", 600, minimum=1
 )
 CONVERSION_OPTIN_MAX_AGE_DAYS = env_int("CONVERSION_OPTIN_MAX_AGE_DAYS", 7, minimum=1)
+# A committed submission wakes the outbox relay at once (conversion.wake); beat's 2-second tick
+# is the safety net. Off only in the test run (tests/settings.py).
+CONVERSION_RELAY_WAKE = True
 # Opt-in e-mails one address may receive in 24 hours, whoever sends the form and from wherever:
 # a form cannot be used to flood someone else's inbox.
 CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY = env_int(

@@ -13,3 +13,9 @@ import os
 os.environ.setdefault("DEBUG", "1")
 
 from inbound.settings import *  # noqa: F403
+
+# The session's real Celery worker (`celery_worker_process`), once started, would take every
+# relay task a committed submission publishes and sweep the outbox of whichever test is running,
+# racing the tests that run the relay in this process. Tests of the wake turn it on; the
+# embedded-default test runs the project's own settings, where it is on.
+CONVERSION_RELAY_WAKE = False

@@ -311,7 +311,9 @@ def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_t
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
+    settings.CONVERSION_RELAY_WAKE = True
     monkeypatch.setattr(wake, "_next_wake_at", 0.0)  # no wake of an earlier test holds this one
     StaffFactory(username="prensa", email="prensa@villaclara.example")
     form = newsletter_form(notify_emails="prensa@villaclara.example")
@@ -327,6 +329,27 @@ def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_t
     assert effects_due() == 3
 
     assert len(mail.outbox) == 2
+
+
+def test_a_burst_of_submissions_tries_a_broken_broker_once_and_keeps_every_submission(
+    broker_down: None,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    """The wake is deduplicated per process: a burst publishes once (here: fails once and
+    backs off), not once per submission."""
+    settings.CONVERSION_RELAY_WAKE = True
+    monkeypatch.setattr(wake, "_next_wake_at", 0.0)
+    form = newsletter_form()
+    for number in range(20):
+        with django_capture_on_commit_callbacks(execute=True):
+            submit(form, email=f"vecina{number}@correo.example", boletin=True)
+
+    assert caplog.text.count("outbox relay not woken") == 1
+    assert Submission.objects.count() == 20
+    assert SideEffect.objects.filter(status=SideEffect.Status.PENDING).count() == 20
 
 
 def test_optin_emails_to_one_address_are_limited_per_day_whoever_sends_them(
