@@ -218,6 +218,24 @@ def deliveries_send(
     throttle: Throttle | None = None,
 ) -> int:
     """Send the leased deliveries `ids`, a group of `GROUP` at a time; how many were sent."""
+    return _chunk_send(campaign, ids, connection, renderer, now=now, throttle=throttle).sent
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    sent: int
+    refused: int  # refused, bounced or to be tried again: what counts towards a pause
+
+
+def _chunk_send(
+    campaign: Campaign,
+    ids: Iterable[int],
+    connection: BaseEmailBackend,
+    renderer: CampaignRenderer,
+    *,
+    now: dt.datetime,
+    throttle: Throttle | None,
+) -> ChunkResult:
     deliveries = list(
         Delivery.objects.filter(pk__in=list(ids))
         .select_related("contact")
@@ -232,17 +250,20 @@ def deliveries_send(
         .values_list("pk", flat=True)
     )
     courier = Courier(connection)
+    refused = 0
     with _commits_without_waiting_for_disk():
         try:
             for start in range(0, len(deliveries), GROUP):
                 group = deliveries[start : start + GROUP]
-                _group_send(group, allowed, courier, renderer, now=now, throttle=throttle)
+                refused += _group_send(
+                    group, allowed, courier, renderer, now=now, throttle=throttle
+                )
         finally:
             # One INSERT for the chunk, not one per message: a sender killed mid-chunk leaves
             # its sent messages without this touchpoint (their deliveries still say SENT).
             sent = [d for d in deliveries if d.status == Delivery.Status.SENT]
             email_sent_record(campaign=campaign, deliveries=sent)
-    return len(sent)
+    return ChunkResult(sent=len(sent), refused=refused)
 
 
 @contextlib.contextmanager
@@ -274,11 +295,11 @@ def _group_send(
     *,
     now: dt.datetime,
     throttle: Throttle | None,
-) -> None:
+) -> int:
     """Hand a group of deliveries to the mail server, then record in one statement the ones it
-    took. The group's ids are written to the journal before the first one leaves: if the sender
-    is killed before the record, those are the messages that may go twice (none is lost: their
-    lease runs out and they are sent again)."""
+    took; how many it refused. The group's ids are written to the journal before the first one
+    leaves: if the sender is killed before the record, those are the messages that may go twice
+    (none is lost: their lease runs out and they are sent again)."""
     handed: dict[int, Delivery] = {}
     for delivery in group:
         if delivery.contact_id in allowed:
@@ -286,7 +307,7 @@ def _group_send(
         else:
             _finish(delivery, Delivery.Status.SKIPPED, error=_("no longer allowed to e-mail"))
     if not handed:
-        return
+        return 0
     journal.info(
         "campaign %s: %d deliveries handed to the mail server: %s",
         renderer.campaign.pk,
@@ -305,15 +326,17 @@ def _group_send(
                 outcomes += courier.hand(delivery.pk, renderer.message(contact, email_id))
     finally:
         outcomes += courier.collect()
-        accepted = []
+        accepted, refused = [], 0
         for outcome in outcomes:
             delivery = handed[outcome.key]
             if outcome.error is None:
                 delivery.status, delivery.message_id = Delivery.Status.SENT, outcome.message_id
                 accepted.append(delivery)
             else:
+                refused += 1
                 _refused(delivery, outcome.error, now=now)
         _sent_record(accepted)
+    return refused
 
 
 def _refused(delivery: Delivery, error: Exception, *, now: dt.datetime) -> None:
@@ -404,21 +427,10 @@ def campaign_send(
         ids = deliveries_claim(campaign=campaign, limit=CHUNK, now=now)
         if not ids:
             break
-        chunk_sent = deliveries_send(
-            campaign=campaign,
-            ids=ids,
-            connection=connection,
-            renderer=renderer,
-            now=now,
-            throttle=throttle,
-        )
-        sent += chunk_sent
+        chunk = _chunk_send(campaign, ids, connection, renderer, now=now, throttle=throttle)
+        sent += chunk.sent
         attempted += len(ids)
-        errors += (
-            Delivery.objects.filter(pk__in=ids)
-            .exclude(status__in=[Delivery.Status.SENT, Delivery.Status.SKIPPED])
-            .count()
-        )
+        errors += chunk.refused
         if _too_many_errors(attempted, errors):
             _pause_for_errors(campaign, attempted, errors)
             return sent
