@@ -250,7 +250,8 @@ def plain_fair_rate(port: int, segment: int, count: int, connections: int) -> di
     if failures:
         return {"error": f"plain smtplib: {failures[0]}"}
     elapsed = max(a["end"] for a in answers) - min(a["start"] for a in answers)
-    return {"rps": count / elapsed, "bytes": len(built[0][2])}
+    cpu = sum(a["cpu"] for a in answers)
+    return {"rps": count / elapsed, "bytes": len(built[0][2]), "client_cpu_s": cpu}
 
 
 def _plain_send(port: int, messages: list[Any], ready: Any, results: Any) -> None:
@@ -260,10 +261,11 @@ def _plain_send(port: int, messages: list[Any], ready: Any, results: Any) -> Non
         with smtplib.SMTP(server.HOST, port) as smtp:
             smtp.ehlo()
             ready.wait()
-            start = time.monotonic()  # one clock for every process of the machine
+            start, cpu = time.monotonic(), time.process_time()  # monotonic: one machine clock
             for sender, recipients, data in messages:
                 smtp.sendmail(sender, recipients, data)
-            results.put({"start": start, "end": time.monotonic()})
+            end, cpu = time.monotonic(), time.process_time() - cpu
+            results.put({"start": start, "end": end, "cpu": cpu})
     except (OSError, smtplib.SMTPException, threading.BrokenBarrierError) as error:
         results.put({"error": f"{type(error).__name__}: {error}"})
 
@@ -396,13 +398,17 @@ class CpuSampler:
         self.elapsed = time.monotonic() - self._started
         self.machine = _machine_busy() - self._machine_start
 
-    def cores(self) -> dict[str, float]:
-        """Each party's average number of busy cores over the run, and the machine's."""
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds each party used over the run."""
         used: dict[str, float] = dict.fromkeys(self.parties, 0.0)
         for (party, pid), seconds in self.last.items():
             used[party] += seconds - self.first[party, pid]
+        return used
+
+    def cores(self) -> dict[str, float]:
+        """Each party's average number of busy cores over the run, and the machine's."""
         elapsed = self.elapsed or 1.0
-        shares = {party: round(used[party] / elapsed, 2) for party in self.parties}
+        shares = {party: round(used / elapsed, 2) for party, used in self.seconds().items()}
         return {**shares, "machine": round(self.machine / elapsed, 2)}
 
     def _run(self) -> None:
@@ -529,7 +535,10 @@ def measure(options: argparse.Namespace) -> Report:
             env, "audience_seed", size=options.fault_size, prefix=fault_prefix
         )
 
-        def plain_run(when: str) -> float:
+        def plain_run(when: str) -> tuple[float, float]:
+            """Messages/s, and CPU microseconds a message cost the clients and the sink."""
+            sink_pid = plain_sink.process.pid if plain_sink.process else 0
+            sink_cpu = _process_cpu(sink_pid) or 0.0
             plain = _django_call(
                 env,
                 "plain_fair_rate",
@@ -538,14 +547,16 @@ def measure(options: argparse.Namespace) -> Report:
                 count=options.plain,
                 connections=processes,
             )
+            cpu = plain["client_cpu_s"] + (_process_cpu(sink_pid) or 0.0) - sink_cpu
             progress(
                 f"plain smtplib {when}, {processes} connections, the engine's "
-                f"{plain['bytes']}-byte messages: {plain['rps']:.0f} messages/s"
+                f"{plain['bytes']}-byte messages: {plain['rps']:.0f} messages/s, "
+                f"{cpu / options.plain * 1e6:.0f} µs of CPU each (clients and sink)"
             )
-            return float(plain["rps"])
+            return float(plain["rps"]), cpu / options.plain * 1e6
 
         with worker(env, folder, processes) as running:
-            plain_before = plain_run("before")  # meanwhile the worker has started
+            plain_before, plain_cpu_before = plain_run("before")  # the worker starts meanwhile
             parties = {
                 "worker": lambda: _group_pids(running.process.pid),
                 "postgres": _postgres_pids(options.database_url),
@@ -563,11 +574,13 @@ def measure(options: argparse.Namespace) -> Report:
             elapsed = done["at"] - started["started"]
             rate = started["recipients"] / elapsed
             cores = cpu.cores()
+            engine_cpu = sum(cpu.seconds().values()) / started["recipients"] * 1e6
             progress(
                 f"campaign: {started['recipients']} in {elapsed:.1f} s, {rate:.0f}/s; "
-                f"busy cores of {os.cpu_count()}: {cores}"
+                f"busy cores of {os.cpu_count()}: {cores}; {engine_cpu:.0f} µs of CPU a "
+                "message (worker, PostgreSQL, sink)"
             )
-            plain_after = plain_run("after")
+            plain_after, plain_cpu_after = plain_run("after")
             fault = _fault_run(env, running, fault_segment["segment"], sink, fault_prefix)
 
         time.sleep(1)  # the sink's last messages
@@ -593,6 +606,8 @@ def measure(options: argparse.Namespace) -> Report:
         "plain_fair_after_msgs_per_s": round(plain_after, 1),
         "vs_plain_fair": vs_plain,
         "cores": os.cpu_count(),
+        "engine_cpu_us_per_msg": round(engine_cpu),
+        "plain_fair_cpu_us_per_msg": round(min(plain_cpu_before, plain_cpu_after)),
         "busy_cores_worker": cores["worker"],
         "busy_cores_postgres": cores["postgres"],
         "busy_cores_sink": cores["sink"],
