@@ -28,7 +28,6 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness, server
-from bench.harness import PROJECT_DIR, BenchError, Report, at_least, at_most, progress
+from bench.harness import BenchError, Report, at_least, at_most, progress
 from bench.sinks import Sink, sink_make
-from bench.submissions import PrivateRedis, _stop
+from bench.submissions import PrivateRedis, _stop, celery_worker_start
 from bench.submissions import _django_call as _submissions_call
 
 
@@ -325,27 +324,8 @@ class Worker:
     def _start(self) -> subprocess.Popen[bytes]:
         self.starts += 1
         with self.log.open("wb") as log:
-            return subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "inbound",
-                    "worker",
-                    "-Q",
-                    "default,email,tracking",
-                    f"--concurrency={self.processes}",
-                    "--beat",
-                    f"--schedule={self.folder / 'beat-schedule'}",
-                    "--loglevel=INFO",  # else Celery sets the root logger to its own level
-                ],
-                cwd=PROJECT_DIR,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,
-                preexec_fn=harness.die_with_parent,  # safe: no threads run while forking
+            return celery_worker_start(
+                self.env, self.folder, concurrency=self.processes, log=log, loglevel="INFO"
             )
 
     def kill(self) -> None:

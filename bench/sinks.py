@@ -9,8 +9,8 @@ which the bench reads afterwards; the dump sits in memory (`/dev/shm`) when it c
 it costs the sink no disk. Without `smtp-sink`, an aiosmtpd sink in a process of its own writes
 one line per recipient instead, and the bench's result says which sink it used.
 
-Each sink reports deliveries as (recipient, Message-ID) pairs, so a bench can count recipients
-(nobody lost, nobody doubled) and tell the copies of a doubled message apart.
+Each sink reports the recipient of every message it accepted, so a bench can count them: nobody
+lost, nobody doubled.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from bench import harness, server
 from bench.harness import PROJECT_DIR, BenchError, die_with_parent, progress
@@ -36,8 +35,8 @@ SMTP_SINK_PATHS = ("/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink")
 INSTALL_HINT = "apt-get install postfix (the package's smtp-sink; the mail daemon need not run)"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-# In a dump, each message's envelope recipient (written by smtp-sink) and its Message-ID header.
-_DUMPED = re.compile(rb"^(?:X-Rcpt-Args: <([^>\r\n]*)>|Message-ID: (<[^>\r\n]*>))\r?$", re.M)
+# In a dump, each envelope recipient of a message, on a line smtp-sink writes before it.
+_RECIPIENT = re.compile(rb"^X-Rcpt-Args: <([^>\r\n]*)>\r?$", re.M)
 
 
 def smtp_sink_path() -> str | None:
@@ -77,13 +76,13 @@ class Sink:
             process.kill()
             process.wait()
 
-    def deliveries(self) -> Iterator[tuple[str, str]]:
-        """(recipient, Message-ID) of every message the sink accepted so far."""
+    def delivered(self) -> Iterator[str]:
+        """The recipient of every message the sink accepted so far (one per recipient)."""
         raise NotImplementedError
 
     def recipients(self, prefix: str = "") -> Counter[str]:
         """How many messages each recipient starting with `prefix` got."""
-        return Counter(r for r, _message_id in self.deliveries() if r.startswith(prefix))
+        return Counter(r for r in self.delivered() if r.startswith(prefix))
 
     def remove(self) -> None:
         """Delete what the sink wrote (after `stop`)."""
@@ -112,44 +111,28 @@ class PostfixSink(Sink):
             self.dump_folder.chmod(0o777)
             command += ["-u", "nobody"]
         command += ["-D", str(self.dump), f"{server.HOST}:{self.port}", "256"]
-        return subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=sys.stderr,
-            start_new_session=True,
-            preexec_fn=die_with_parent,  # safe: the bench runs no threads while forking
-        )
+        return _spawn(command)
 
-    def deliveries(self) -> Iterator[tuple[str, str]]:
+    def delivered(self) -> Iterator[str]:
         try:
-            size = self.dump.stat().st_size
+            if self.dump.stat().st_size == 0:
+                return
         except FileNotFoundError:
-            return
-        if size == 0:
             return
         with (
             self.dump.open("rb") as file,
             mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as dump,
         ):
-            recipient = None
-            # Each message: its X-Rcpt-Args line, then (among its headers) its Message-ID.
-            for match in _DUMPED.finditer(dump):  # type: ignore[call-overload]
-                if match.group(1) is not None:
-                    if recipient is not None:
-                        yield recipient, ""
-                    recipient = match.group(1).decode()
-                elif recipient is not None:
-                    yield recipient, match.group(2).decode()
-                    recipient = None
-            if recipient is not None:
-                yield recipient, ""
+            for match in _RECIPIENT.finditer(dump):  # type: ignore[call-overload]
+                yield match.group(1).decode()
 
     def remove(self) -> None:
         shutil.rmtree(self.dump_folder, ignore_errors=True)
 
 
 class AiosmtpdSink(Sink):
-    """aiosmtpd in a process of its own, writing `recipient<TAB>Message-ID` per recipient."""
+    """aiosmtpd in a process of its own (`bench.submissions.smtp_sink`), writing each recipient
+    on a line."""
 
     kind = "aiosmtpd"
 
@@ -158,67 +141,17 @@ class AiosmtpdSink(Sink):
         self.path = Path(tempfile.mkstemp(prefix="sink-", suffix=".txt", dir=folder)[1])
 
     def _popen(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from bench.sinks import aiosmtpd_serve; aiosmtpd_serve()",
-                str(self.port),
-                str(self.path),
-            ],
-            cwd=PROJECT_DIR,
-            stdout=subprocess.DEVNULL,
-            stderr=sys.stderr,
-            start_new_session=True,
-            preexec_fn=die_with_parent,  # safe: the bench runs no threads while forking
-        )
+        command = "from bench.submissions import smtp_sink; smtp_sink()"
+        return _spawn([sys.executable, "-c", command, str(self.port), str(self.path)])
 
-    def deliveries(self) -> Iterator[tuple[str, str]]:
+    def delivered(self) -> Iterator[str]:
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            yield from self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return
-        for line in lines:
-            recipient, _tab, message_id = line.partition("\t")
-            yield recipient, message_id
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
-
-
-_MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]*>)\r?$", re.M | re.I)
-
-
-def aiosmtpd_serve() -> None:
-    """Child process: aiosmtpd on loopback appending `recipient<TAB>Message-ID` lines to a file.
-
-    Arguments: port, file. Runs until SIGTERM.
-    """
-    from aiosmtpd.controller import Controller
-
-    port, path = int(sys.argv[1]), sys.argv[2]
-    die_with_parent()
-
-    class Handler:
-        def __init__(self) -> None:
-            self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (lives with the process)
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            found = _MESSAGE_ID.search(envelope.original_content or b"")
-            message_id = found.group(1).decode() if found else ""
-            for recipient in envelope.rcpt_tos:
-                self.file.write(f"{recipient}\t{message_id}\n")
-            self.file.flush()
-            return "250 OK"
-
-    controller = Controller(Handler(), hostname=server.HOST, port=port)
-    controller.start()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
 
 
 def sink_make(folder: Path, choice: str = "auto") -> tuple[Sink, str]:
@@ -237,6 +170,17 @@ def sink_make(folder: Path, choice: str = "auto") -> tuple[Sink, str]:
     )
     progress(note)
     return AiosmtpdSink(folder), note
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # safe: the bench runs no threads while forking
+    )
 
 
 def _port_open(port: int) -> bool:
