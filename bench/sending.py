@@ -32,11 +32,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench import harness, server
+from bench.cpu import CpuSampler, group_pids, postgres_pids, process_cpu
 from bench.harness import BenchError, Report, at_least, at_most, progress
 from bench.sinks import Sink, sink_make
 from bench.submissions import PrivateRedis, _stop, celery_worker_start
@@ -349,119 +350,6 @@ class Worker:
         return ids
 
 
-# --- Who used the CPU ------------------------------------------------------------------------
-
-
-class CpuSampler:
-    """CPU seconds each party used while it runs: the processes `parties` name (sampled every
-    quarter second, so short-lived ones count from their first sample) and the whole machine."""
-
-    INTERVAL = 0.25
-
-    def __init__(self, parties: Mapping[str, Callable[[], set[int]]]) -> None:
-        self.parties = parties
-        self.first: dict[tuple[str, int], float] = {}
-        self.last: dict[tuple[str, int], float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.elapsed = self.machine = 0.0
-
-    def __enter__(self) -> CpuSampler:
-        self._machine_start, self._started = _machine_busy(), time.monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-        self.elapsed = time.monotonic() - self._started
-        self.machine = _machine_busy() - self._machine_start
-
-    def seconds(self) -> dict[str, float]:
-        """CPU seconds each party used over the run."""
-        used: dict[str, float] = dict.fromkeys(self.parties, 0.0)
-        for (party, pid), seconds in self.last.items():
-            used[party] += seconds - self.first[party, pid]
-        return used
-
-    def cores(self) -> dict[str, float]:
-        """Each party's average number of busy cores over the run, and the machine's."""
-        elapsed = self.elapsed or 1.0
-        shares = {party: round(used / elapsed, 2) for party, used in self.seconds().items()}
-        return {**shares, "machine": round(self.machine / elapsed, 2)}
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.INTERVAL):
-            self._sample()
-
-    def _sample(self) -> None:
-        for party, pids in self.parties.items():
-            with contextlib.suppress(Exception):  # a party whose pids can't be listed now
-                for pid in pids():
-                    seconds = _process_cpu(pid)
-                    if seconds is not None:
-                        self.first.setdefault((party, pid), seconds)
-                        self.last[party, pid] = seconds
-
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _process_cpu(pid: int) -> float | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
-
-
-def _machine_busy() -> float:
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0
-    ticks = [int(n) for n in fields]
-    return (sum(ticks) - ticks[3] - ticks[4]) / _TICK  # all but idle and iowait
-
-
-def _group_pids(leader: int) -> set[int]:
-    """The processes of a process group (the worker and its pool)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[2]) == leader:
-                    pids.add(int(entry.name))
-    return pids
-
-
-def _postgres_pids(database_url: str) -> Callable[[], set[int]]:
-    """The PostgreSQL backends serving the bench's database (not this sampler's own)."""
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        return set
-    import psycopg
-
-    state: dict[str, Any] = {}
-
-    def pids() -> set[int]:
-        if "connection" not in state:
-            state["connection"] = psycopg.connect(database_url, autocommit=True)
-        rows = (
-            state["connection"]
-            .execute(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            .fetchall()
-        )
-        return {row[0] for row in rows}
-
-    return pids
-
-
 # --- The run -------------------------------------------------------------------------------------
 
 
@@ -518,7 +406,7 @@ def measure(options: argparse.Namespace) -> Report:
         def plain_run(when: str) -> tuple[float, float]:
             """Messages/s, and CPU microseconds a message cost the clients and the sink."""
             sink_pid = plain_sink.process.pid if plain_sink.process else 0
-            sink_cpu = _process_cpu(sink_pid) or 0.0
+            sink_cpu = process_cpu(sink_pid) or 0.0
             plain = _django_call(
                 env,
                 "plain_fair_rate",
@@ -527,7 +415,7 @@ def measure(options: argparse.Namespace) -> Report:
                 count=options.plain,
                 connections=processes,
             )
-            cpu = plain["client_cpu_s"] + (_process_cpu(sink_pid) or 0.0) - sink_cpu
+            cpu = plain["client_cpu_s"] + (process_cpu(sink_pid) or 0.0) - sink_cpu
             progress(
                 f"plain smtplib {when}, {processes} connections, the engine's "
                 f"{plain['bytes']}-byte messages: {plain['rps']:.0f} messages/s, "
@@ -538,8 +426,8 @@ def measure(options: argparse.Namespace) -> Report:
         with worker(env, folder, processes) as running:
             plain_before, plain_cpu_before = plain_run("before")  # the worker starts meanwhile
             parties = {
-                "worker": lambda: _group_pids(running.process.pid),
-                "postgres": _postgres_pids(options.database_url),
+                "worker": lambda: group_pids(running.process.pid),
+                "postgres": postgres_pids(options.database_url),
                 "sink": lambda: {sink.process.pid} if sink.process else set(),
             }
             with CpuSampler(parties) as cpu:
