@@ -116,13 +116,15 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
 # --- Services the bench runs: Redis, an SMTP sink, a Celery worker -----------------------------
 
 
-def _popen(command: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _popen(
+    command: list[str], env: Mapping[str, str] | None = None, *, stderr: Any = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         command,
         cwd=PROJECT_DIR,
         env=dict(env) if env is not None else None,
         stdout=subprocess.DEVNULL,
-        stderr=sys.stderr,
+        stderr=stderr if stderr is not None else sys.stderr,
         start_new_session=True,
         preexec_fn=die_with_parent,  # safe: the bench runs no threads while forking
     )
@@ -279,9 +281,15 @@ def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
 
 
 def celery_worker_start(
-    env: Mapping[str, str], folder: Path, *, concurrency: int = 1
+    env: Mapping[str, str],
+    folder: Path,
+    *,
+    concurrency: int = 1,
+    log: Any = None,
+    loglevel: str = "WARNING",
 ) -> subprocess.Popen[bytes]:
-    """Start a worker on the three queues with an embedded beat (its own process group)."""
+    """Start a worker on the three queues with an embedded beat (its own process group);
+    `log`: where its log goes (an open file), the bench's stderr by default."""
     return _popen(
         [
             sys.executable,
@@ -295,9 +303,10 @@ def celery_worker_start(
             f"--concurrency={concurrency}",
             "--beat",
             f"--schedule={folder / 'beat-schedule'}",
-            "--loglevel=WARNING",
+            f"--loglevel={loglevel}",  # Celery sets the root logger to it
         ],
         env,
+        stderr=log,
     )
 
 

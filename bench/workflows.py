@@ -300,9 +300,9 @@ def _floor(workflow: dict[str, Any], enrollments: int) -> float:
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
 
-    from workflows.models import Workflow
     from contacts.models import Tag
     from contacts.services import KIND_STAGES
+    from workflows.models import Workflow
 
     params = {
         **workflow["steps"],

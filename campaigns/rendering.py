@@ -33,7 +33,7 @@ from campaigns.unsubscribe import unsubscribe_token
 from contacts import links
 from contacts.models import Contact, ContactProperty
 from inbound.lib.dkim_signing import dkim_signer
-from inbound.lib.mailing import MessageTemplate, PreparedEmail
+from inbound.lib.mailing import MessageTemplate, Outgoing, PreparedEmail, outgoing_of
 
 PREFERENCES = "preferences"
 UNSUBSCRIBE = "unsubscribe"
@@ -70,6 +70,10 @@ class Compiled:
     unsubscribe_prefix: str = ""
     tracked: bool = False  # the recipient's tracking token goes in
 
+    @property
+    def personal_subject(self) -> bool:
+        return any(isinstance(piece, MergeTag) for piece in self.subject)
+
 
 class CampaignRenderer:
     """Makes each recipient's message of one campaign; compiles each language once.
@@ -98,11 +102,29 @@ class CampaignRenderer:
         return self._versions[email_id]
 
     def message(self, contact: Contact, email_id: int | None = None) -> PreparedEmail:
+        compiled = self._compiled_for(contact, email_id)
+        return self._message(compiled, contact, self._values(compiled, contact))
+
+    def outgoing(self, contact: Contact, email_id: int | None = None) -> Outgoing:
+        """The recipient's message as SMTP sends it: joined straight into bytes when the fast
+        path allows (no message object is built), else Django's assembly of `message()`."""
+        compiled = self._compiled_for(contact, email_id)
+        values = self._values(compiled, contact)
+        if not compiled.personal_subject:
+            copy = compiled.template.outgoing(to=str(contact.email), values=values)
+            if copy is not None:
+                return copy
+        return outgoing_of(self._message(compiled, contact, values))
+
+    def _compiled_for(self, contact: Contact, email_id: int | None) -> Compiled:
         email = self.version(email_id)
         language = email_language(email, contact)
         compiled = self._compiled.get((email.pk, language))
         if compiled is None:
             compiled = self._compiled[email.pk, language] = self._compile(email, language)
+        return compiled
+
+    def _values(self, compiled: Compiled, contact: Contact) -> dict[str, str]:
         values: dict[str, str] = {}
         for slot, (tag, html) in compiled.tags.items():
             value = merge_value(tag, contact)
@@ -120,8 +142,13 @@ class CampaignRenderer:
         values[UNSUBSCRIBE_TOKEN] = token
         if compiled.tracked:
             values[TRACKING] = tracking_token(campaign=self.campaign, contact=contact)
+        return values
+
+    def _message(
+        self, compiled: Compiled, contact: Contact, values: dict[str, str]
+    ) -> PreparedEmail:
         message = compiled.template.message(to=str(contact.email), values=values)
-        if any(isinstance(piece, MergeTag) for piece in compiled.subject):
+        if compiled.personal_subject:
             # A personal subject needs its own header encoding: Django assembles this one.
             message.subject = merge_render(compiled.subject, contact, html=False)
             message.raw = None

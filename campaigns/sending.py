@@ -6,10 +6,14 @@
 2. Beat's tick (`campaigns_send_due`, every 2 s on the `email` queue) leases chunks of due
    deliveries (`FOR UPDATE SKIP LOCKED`, then `claimed_until`, committed before anything is
    sent), renders each message from the campaign's e-mail compiled once per language
-   (`campaigns.rendering`), sends it over one reused SMTP connection and marks the row SENT with
-   its Message-ID in one short statement right after it left. A sender killed mid-chunk loses
-   nothing (its lease expires and the rows are taken again) and sends at most the message in
-   flight twice; a row marked SENT is never sent again.
+   (`campaigns.rendering`: the compiled bytes joined with the recipient's values) and hands it
+   to the mail server over one reused, pipelined SMTP connection (`inbound.lib.courier`: one
+   round trip per message, overlapped with rendering the next). Every `GROUP` messages, the
+   ones the server took are marked SENT with their Message-IDs in one statement. The group's
+   ids go to the `campaigns.sending.journal` log before the first of them leaves. A sender
+   killed mid-chunk loses nothing (its lease expires and the rows are taken again) and sends
+   again at most the group in flight, whose ids its journal names; a row marked SENT is never
+   sent again.
 3. SMTP answers: 4xx (and a dropped connection) are retried with backoff; 5xx marks the
    delivery FAILED with the server's reason, except a recipient refused as non-existent
    ("550 5.1.1"): that delivery is BOUNCED and the address suppressed (`campaigns.suppression`,
@@ -42,19 +46,30 @@ from django.utils.translation import gettext as _
 from campaigns.abtests import ab_assign, ab_testing, abtests_decide_due
 from campaigns.audience import campaign_audience
 from campaigns.gate import campaign_gate
+from campaigns.merge import CONTACT_FIELDS
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import CampaignRenderer
 from campaigns.suppression import address_is_gone, bounce_record
 from campaigns.tracking import email_sent_record
+from contacts.models import Contact
 from contacts.selectors import contacts_emailable
+from inbound.lib.courier import Courier, Outcome
 from inbound.lib.errors import DomainError
 from inbound.lib.leases import lease_claim
-from inbound.lib.mailing import send_prepared
 from inbound.lib.throttle import Throttle
 
 logger = logging.getLogger(__name__)
+# Each group's delivery ids before they leave: after a crash, what may have gone twice.
+journal = logging.getLogger("campaigns.sending.journal")
 
 CHUNK = 500
+# Messages handed to the server between two records of what was sent: the most a sender killed
+# with SIGKILL may send twice (recording each message alone costs a statement per message).
+GROUP = 100
+# What sending reads of a delivery and its recipient (merge tags, signed links, the language):
+# a whole contact row costs four times as much to load, most of it dates nobody reads here.
+DELIVERY_FIELDS = ("id", "contact_id", "email_id", "attempts", "status", "campaign_id")
+RECIPIENT_FIELDS = ("id", "language", "properties", "anonymised_at", *CONTACT_FIELDS)
 TICK_BUDGET_SECONDS = 20.0
 MAX_ATTEMPTS = 5
 # Below this many messages in a tick, a few failures say nothing about the provider.
@@ -163,7 +178,9 @@ def deliveries_claim(*, campaign: Campaign, limit: int, now: dt.datetime) -> lis
     )
     if campaign.ab_decided_at is None and ab_testing(campaign):
         due = due.filter(email__isnull=False)
-    return lease_claim(due, limit=limit, lease=_lease())
+    # In the order of the due index (campaign, status, next_attempt_at): the scan stops at
+    # `limit` rows. Ordered by id, every claim would sort all the campaign's pending rows.
+    return lease_claim(due, limit=limit, lease=_lease(), order_by=("next_attempt_at",))
 
 
 def deliveries_send(
@@ -175,41 +192,63 @@ def deliveries_send(
     now: dt.datetime,
     throttle: Throttle | None = None,
 ) -> int:
-    """Send the leased deliveries `ids`; returns how many were sent."""
+    """Send the leased deliveries `ids`, a group of `GROUP` at a time; how many were sent."""
+    return _chunk_send(campaign, ids, connection, renderer, now=now, throttle=throttle).sent
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    sent: int
+    refused: int  # refused, bounced or to be tried again: what counts towards a pause
+
+
+def _chunk_send(
+    campaign: Campaign,
+    ids: Iterable[int],
+    connection: BaseEmailBackend,
+    renderer: CampaignRenderer,
+    *,
+    now: dt.datetime,
+    throttle: Throttle | None,
+) -> ChunkResult:
     deliveries = list(
-        Delivery.objects.filter(pk__in=list(ids)).select_related("contact").order_by("pk")
+        Delivery.objects.filter(pk__in=list(ids))
+        .select_related("contact")
+        .only(*DELIVERY_FIELDS, *(f"contact__{name}" for name in RECIPIENT_FIELDS))
+        .order_by("pk")
     )
     # Still allowed now? (An unsubscribe or a bounce since the start wins.)
     allowed = set(
         contacts_emailable(purpose=campaign.purpose, topic=campaign.topic)
         .filter(pk__in=[d.contact_id for d in deliveries])
+        .order_by()
         .values_list("pk", flat=True)
     )
-    sent = 0
+    courier = Courier(connection)
+    refused = 0
     with _commits_without_waiting_for_disk():
         try:
-            for delivery in deliveries:
-                if throttle is not None and delivery.contact_id in allowed:
-                    throttle.wait()
-                sent += _deliver(delivery, allowed, connection, renderer, now=now)
+            for start in range(0, len(deliveries), GROUP):
+                group = deliveries[start : start + GROUP]
+                refused += _group_send(
+                    group, allowed, courier, renderer, now=now, throttle=throttle
+                )
         finally:
             # One INSERT for the chunk, not one per message: a sender killed mid-chunk leaves
             # its sent messages without this touchpoint (their deliveries still say SENT).
-            email_sent_record(
-                campaign=campaign,
-                deliveries=[d for d in deliveries if d.status == Delivery.Status.SENT],
-            )
-    return sent
+            sent = [d for d in deliveries if d.status == Delivery.Status.SENT]
+            email_sent_record(campaign=campaign, deliveries=sent)
+    return ChunkResult(sent=len(sent), refused=refused)
 
 
 @contextlib.contextmanager
 def _commits_without_waiting_for_disk() -> Iterator[None]:
-    """PostgreSQL's asynchronous commit for the rows marked sent, one commit per message.
+    """PostgreSQL's asynchronous commit for the groups of rows marked sent.
 
-    Waiting for the disk on each of them would bound a send to a few hundred messages a second.
-    A killed worker loses nothing this way (PostgreSQL has the commit); only a crash of the
-    database server itself could forget the last fraction of a second of marks, and those
-    messages would be sent again, never lost.
+    Waiting for the disk at each of them would cost the send for nothing: a killed worker loses
+    nothing this way (PostgreSQL has the commit); only a crash of the database server itself
+    could forget the last fraction of a second of marks, and those messages would be sent again,
+    never lost.
     """
     if connection.vendor != "postgresql":
         yield
@@ -223,56 +262,103 @@ def _commits_without_waiting_for_disk() -> Iterator[None]:
             cursor.execute("RESET synchronous_commit")
 
 
-def _deliver(
-    delivery: Delivery,
+def _group_send(
+    group: list[Delivery],
     allowed: set[int],
-    connection: BaseEmailBackend,
+    courier: Courier,
     renderer: CampaignRenderer,
     *,
     now: dt.datetime,
+    throttle: Throttle | None,
 ) -> int:
-    """Send one delivery and record what happened; 1 when it was sent."""
-    if delivery.contact_id not in allowed:
-        _finish(delivery, Delivery.Status.SKIPPED, error=_("no longer allowed to e-mail"))
+    """Hand a group of deliveries to the mail server, then record in one statement the ones it
+    took; how many it refused. The group's ids are written to the journal before the first one
+    leaves: if the sender is killed before the record, those are the messages that may go twice
+    (none is lost: their lease runs out and they are sent again)."""
+    handed: dict[int, Delivery] = {}
+    for delivery in group:
+        if delivery.contact_id in allowed:
+            handed[delivery.pk] = delivery
+        else:
+            _finish(delivery, Delivery.Status.SKIPPED, error=_("no longer allowed to e-mail"))
+    if not handed:
         return 0
-    message = renderer.message(delivery.contact, email_id=delivery.email_id)
+    journal.info(
+        "campaign %s: %d deliveries handed to the mail server: %s",
+        renderer.campaign.pk,
+        len(handed),
+        ",".join(map(str, handed)),
+    )
+    outcomes: list[Outcome] = []
     try:
-        send_prepared(message, connection)
-    except smtplib.SMTPResponseException as error:  # the server answered 4xx or 5xx
+        for delivery in handed.values():
+            if throttle is not None:
+                throttle.wait()
+            contact, email_id = delivery.contact, delivery.email_id
+            if courier.smtp:
+                outcomes += courier.hand(delivery.pk, renderer.outgoing(contact, email_id))
+            else:
+                outcomes += courier.hand(delivery.pk, renderer.message(contact, email_id))
+    finally:
+        outcomes += courier.collect()
+        accepted, refused = [], 0
+        for outcome in outcomes:
+            delivery = handed[outcome.key]
+            if outcome.error is None:
+                delivery.status, delivery.message_id = Delivery.Status.SENT, outcome.message_id
+                accepted.append(delivery)
+            else:
+                refused += 1
+                _refused(delivery, outcome.error, now=now)
+        _sent_record(accepted)
+    return refused
+
+
+def _refused(delivery: Delivery, error: Exception, *, now: dt.datetime) -> None:
+    """What the server's answer (or a lost connection) means for the delivery."""
+    if isinstance(error, smtplib.SMTPResponseException):  # the server answered 4xx or 5xx
         _failed(delivery, error.smtp_code, _reason(error.smtp_error), now=now)
-        return 0
-    except smtplib.SMTPRecipientsRefused as error:
+    elif isinstance(error, smtplib.SMTPRecipientsRefused):
         code, reason = next(iter(error.recipients.values()), (550, b""))
         if address_is_gone(code, _reason(reason)):  # "550 5.1.1 user unknown": never again
             error_text = f"{code} {_reason(reason)}"
-            bounce_record(
-                contact=delivery.contact, delivery=delivery, reason=error_text, source="smtp"
-            )
-            return 0
-        _failed(delivery, code, _reason(reason), now=now)
-        return 0
-    except (smtplib.SMTPException, OSError) as error:
-        connection.close()  # dropped or refused: the next message opens a new one
+            contact = Contact.objects.get(pk=delivery.contact_id)  # all of it: it changes
+            bounce_record(contact=contact, delivery=delivery, reason=error_text, source="smtp")
+        else:
+            _failed(delivery, code, _reason(reason), now=now)
+    else:  # dropped or refused connection: the courier opens a new one for the next message
         _failed(delivery, 421, f"{type(error).__name__}: {error}", now=now)
-        return 0
-    _sent(delivery.pk, message.message_id)
-    delivery.status, delivery.message_id = Delivery.Status.SENT, message.message_id
-    return 1
 
 
 def _reason(reason: bytes | str) -> str:
     return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
-def _sent(delivery_id: int, message_id: str) -> None:
-    # One plain statement, committed at once: this row is never sent again, whatever happens to
-    # the rest of the chunk. (The ORM's UPDATE costs ten times more Python per message.)
+def _sent_record(deliveries: list[Delivery]) -> None:
+    """Mark the deliveries SENT with their Message-IDs: one statement, committed at once, so
+    none of them is ever sent again whatever happens to the rest of the chunk."""
+    if not deliveries:
+        return
     table = connection.ops.quote_name(Delivery._meta.db_table)
+    sent_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS d SET status = %s, attempts = d.attempts + 1, "  # noqa: S608 (our table)
+                "sent_at = %s, message_id = v.message_id, claimed_until = NULL "
+                "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, message_id) WHERE d.id = v.id",
+                [
+                    Delivery.Status.SENT,
+                    sent_at,
+                    [d.pk for d in deliveries],
+                    [d.message_id[:255] for d in deliveries],
+                ],
+            )
+            return
+        cursor.executemany(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, sent_at = %s, "  # noqa: S608 (our table)
             "message_id = %s, claimed_until = NULL WHERE id = %s",
-            [Delivery.Status.SENT, timezone.now(), message_id[:255], delivery_id],
+            [(Delivery.Status.SENT, sent_at, d.message_id[:255], d.pk) for d in deliveries],
         )
 
 
@@ -316,21 +402,10 @@ def campaign_send(
         ids = deliveries_claim(campaign=campaign, limit=CHUNK, now=now)
         if not ids:
             break
-        chunk_sent = deliveries_send(
-            campaign=campaign,
-            ids=ids,
-            connection=connection,
-            renderer=renderer,
-            now=now,
-            throttle=throttle,
-        )
-        sent += chunk_sent
+        chunk = _chunk_send(campaign, ids, connection, renderer, now=now, throttle=throttle)
+        sent += chunk.sent
         attempted += len(ids)
-        errors += (
-            Delivery.objects.filter(pk__in=ids)
-            .exclude(status__in=[Delivery.Status.SENT, Delivery.Status.SKIPPED])
-            .count()
-        )
+        errors += chunk.refused
         if _too_many_errors(attempted, errors):
             _pause_for_errors(campaign, attempted, errors)
             return sent

@@ -11,7 +11,8 @@ class SmtpSink:
     that SMTP reply at RCPT instead (e.g. "550 5.1.1 No such user", "451 4.3.0 Try later").
     `hang_up_at`: the message numbers (1-based, counting every DATA) at which the server drops
     the connection instead of answering, as a crashed or overloaded relay does; that message is
-    not kept."""
+    not kept. `pipelining`: announce RFC 2920 command pipelining, as mainstream servers do
+    (aiosmtpd reads commands in order whether it announces it or not)."""
 
     def __init__(self) -> None:
         self.connections = 0
@@ -20,6 +21,7 @@ class SmtpSink:
         self.messages: list[bytes] = []
         self.answers: dict[str, str] = {}
         self.hang_up_at: set[int] = set()
+        self.pipelining = True
         self._data = 0
 
     async def handle_EHLO(
@@ -27,6 +29,8 @@ class SmtpSink:
     ) -> list[str]:
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(

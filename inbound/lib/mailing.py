@@ -9,7 +9,9 @@ recipient's copy by joining the finished bytes with that recipient's values (mic
 The copy is a real `EmailMultiAlternatives` (its `to`, `body` and alternatives hold the values),
 so every backend can send it; `send_prepared()` hands the SMTP backend the joined bytes directly
 (or Django's assembly of them), with the template's envelope sender (a return path may differ
-from From) and, when it has one, its signer (DKIM) applied to exactly those bytes.
+from From) and, when it has one, its signer (DKIM) applied to exactly those bytes. A sender that
+talks SMTP itself (`inbound.lib.courier`) asks for `outgoing()` instead: the envelope and the
+final bytes, without the message object around them.
 Whenever the fast path can't be proven right, the message falls back to Django's own assembly:
 a slot that the encoder split or escaped, an address that needs encoding (IDN, a display name),
 a value with a line break or long enough to break the 998-byte line limit, a header value that
@@ -21,6 +23,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -158,6 +161,20 @@ class MessageTemplate:
             message.raw = self._join(self._parts, to, message.message_id, values)
         return message
 
+    def outgoing(self, *, to: str, values: Mapping[str, str]) -> Outgoing | None:
+        """This template's copy for one recipient as SMTP sends it (signed when the template
+        signs), or None when the fast path can't be proven right: then `message()`'s copy, which
+        Django assembles, is the one to send. Builds no message object: the bulk path."""
+        if self._parts is None or not self._fast_ok(to, values):
+            return None
+        message_id = make_msgid(domain=DNS_NAME)
+        data = self._join(self._parts, to, message_id, values)
+        if self.signer is not None:
+            data = self.signer(data)
+        return Outgoing(
+            envelope_from=self.envelope_from, recipients=(to,), data=data, message_id=message_id
+        )
+
     def _lines_with_slots(self, raw: bytes) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
         placeholders = {name: p.encode() for name, p in self._placeholders.items()}
         lines = []
@@ -211,6 +228,34 @@ class PreparedEmail(EmailMultiAlternatives):
     message_id: str = ""
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One copy as an SMTP server is handed it: the envelope and the final (signed) bytes."""
+
+    envelope_from: str
+    recipients: tuple[str, ...]
+    data: bytes
+    message_id: str
+
+
+def outgoing_of(message: PreparedEmail) -> Outgoing:
+    """The copy's bytes as SMTP sends them: the joined ones, else Django's assembly; signed
+    when the template signs."""
+    raw, recipients = message.raw, list(message.to)
+    if raw is None:
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        raw = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    if message.signer is not None:
+        raw = message.signer(raw)
+    return Outgoing(
+        envelope_from=message.envelope_from,
+        recipients=tuple(recipients),
+        data=raw,
+        message_id=message.message_id,
+    )
+
+
 def send_prepared(message: PreparedEmail, connection: BaseEmailBackend | None = None) -> None:
     """Send one copy: its bytes straight to an SMTP connection, else the usual way.
 
@@ -220,18 +265,12 @@ def send_prepared(message: PreparedEmail, connection: BaseEmailBackend | None = 
     """
     backend = connection or get_connection()
     if isinstance(backend, SMTPBackend):
-        raw, recipients = message.raw, message.to
-        if raw is None:
-            encoding = message.encoding or settings.DEFAULT_CHARSET
-            raw = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
-            recipients = [sanitize_address(address, encoding) for address in message.recipients()]
-        if message.signer is not None:
-            raw = message.signer(raw)
+        copy = outgoing_of(message)
         if backend.connection is None:
             backend.open()
         smtp: Any = backend.connection
         try:
-            smtp.sendmail(message.envelope_from, recipients, raw)
+            smtp.sendmail(copy.envelope_from, list(copy.recipients), copy.data)
         finally:
             if connection is None:  # ours alone: closed as Django's send() would
                 backend.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 from email.message import EmailMessage
 from typing import Any
 
@@ -277,3 +278,20 @@ def test_a_server_that_hangs_up_mid_batch_loses_nobody_and_sends_nobody_twice(
 
     assert sorted(smtp_sink.recipients) == sorted(c.email for c in contacts)
     assert set(campaign.deliveries.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+def test_the_journal_names_each_group_of_deliveries_handed_to_the_mail_server(
+    smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    contacts = [subscriber(email=f"vecina{n}@correo.example") for n in range(3)]
+    campaign = campaign_for(*contacts)
+    campaign_start(campaign=campaign)
+
+    with caplog.at_level(logging.INFO, logger="campaigns.sending.journal"):
+        campaigns_send_due()
+
+    ids = ",".join(str(pk) for pk in sorted(campaign.deliveries.values_list("pk", flat=True)))
+    assert [r.getMessage() for r in caplog.records if r.name == "campaigns.sending.journal"] == [
+        f"campaign {campaign.pk}: 3 deliveries handed to the mail server: {ids}"
+    ]
+    assert len(smtp_sink.messages) == 3
