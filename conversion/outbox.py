@@ -37,7 +37,8 @@ SWEEP_BUDGET_SECONDS = 20.0
 # Longer than any batch takes to send: a lease only ever expires when its relay died.
 LEASE = dt.timedelta(minutes=5)
 
-# Per batch, whatever a sender renders once for many rows (e-mail templates by group).
+# Per batch, by kind, what a sender looks up or renders once for many rows
+# (`effects.OptinBatch`: contacts, per-address counts, e-mail templates).
 BatchCache = dict[Any, Any]
 
 
@@ -97,6 +98,11 @@ def effects_send(
         .order_by("next_attempt_at", "pk")
     )
     cache: BatchCache = {}
+    optin = [e.submission for e in effects if e.kind == SideEffect.Kind.OPTIN_EMAIL]
+    if optin:
+        from conversion.effects import optin_batch
+
+        cache[SideEffect.Kind.OPTIN_EMAIL] = optin_batch(optin)
     applying = [e for e in effects if e.kind == SideEffect.Kind.APPLY]
     applied = _apply_batch(applying) if applying else set()
     sent = len(applied)
@@ -209,7 +215,9 @@ def _send_optin(
 ) -> None:
     from conversion.effects import optin_email_send
 
-    optin_email_send(submission, connection=connection, templates=cache)
+    optin_email_send(
+        submission, connection=connection, batch=cache.get(SideEffect.Kind.OPTIN_EMAIL)
+    )
 
 
 def _send_staff(
