@@ -66,15 +66,14 @@ def optin_batch(submissions: Sequence[Submission]) -> OptinBatch:
             done_at__gte=since,
             submission__email_hash__in=hashes,
         )
-        .values_list("submission__email_hash")
+        .values("submission__email_hash")
         .annotate(sent=Count("pk"))
+        .values_list("submission__email_hash", "sent")
         .order_by()
     )
     return OptinBatch(
-        contacts={
-            (c.email or "").lower(): c for c in contacts_with_emails(addresses - {""})
-        },
-        sent_today=Counter(dict(sent.values_list("submission__email_hash", "sent"))),
+        contacts={(c.email or "").lower(): c for c in contacts_with_emails(addresses - {""})},
+        sent_today=Counter(dict(sent)),
     )
 
 
