@@ -11,7 +11,10 @@ Load phases against one gunicorn (2 sync workers), each `--duration` seconds, 8 
    a submission behind a Django form request (routed only with BENCH_ENDPOINTS=1);
 3. submissions: valid submissions of a published double opt-in form, each with a new address
    (the burst); then the bench times the relay until every one of them is applied and its
-   opt-in e-mail is in the SMTP sink (`relay_drain_s`, from the burst's last answer);
+   opt-in e-mail is in the SMTP sink (`relay_drain_s`, from the burst's last answer); and once
+   more for a burst at the goal's rate whatever the machine served: 300 × `--duration`
+   submissions stored directly by `submission_create`, as fast as one process goes
+   (`relay_burst_drain_s`, from the last one stored);
 4. outage: the same load, with the bench's own Redis (broker and cache) stopped for the middle
    `--outage` seconds; afterwards the bench waits until every opt-in e-mail of that phase has
    reached its SMTP sink (the outbox relay sends what the broker could not take).
@@ -59,7 +62,7 @@ from bench.harness import (
     die_with_parent,
     progress,
 )
-from bench.postload import PostLoad, PostResult, post_load
+from bench.postload import EMAIL_DOMAIN, PostLoad, PostResult, post_load
 
 BENCH = "submissions"
 
@@ -410,6 +413,31 @@ def submissions_stored(prefix: str) -> dict[str, Any]:
     return {"emails": list(rows.values_list("values__email", flat=True))}
 
 
+def burst_stage(prefix: str, count: int) -> dict[str, Any]:
+    """Child process: `count` submissions of the bench form stored as its page stores them
+    (`submission_create`), one after another as fast as one process goes; the wall-clock time
+    the last one was stored."""
+    import django
+
+    django.setup()
+    from conversion.forms import form_published
+    from conversion.services import submission_create
+
+    form = form_published(FORM_SLUG)
+    for number in range(count):
+        cleaned = {"email": f"{prefix}{number}@{EMAIL_DOMAIN}", "nombre": "Ana", "boletin": True}
+        submission_create(
+            form=form,
+            cleaned=cleaned,
+            files={},
+            language="es",
+            page="/bench/",
+            referrer="",
+            visitor_key="",
+        )
+    return {"ended_at": time.time()}
+
+
 def relay_drain_wait(prefix: str, sink: str, ended_at: float, timeout: float) -> dict[str, Any]:
     """Child process: wait until every stored submission starting with `prefix` is applied and
     its opt-in e-mail is in the SMTP sink's file; seconds from `ended_at` (the burst's last
@@ -552,6 +580,7 @@ def accounting(result: PostResult, stored_emails: list[str]) -> Accounting:
 def measure(options: argparse.Namespace) -> Report:
     run_id = secrets.token_hex(4)
     main_prefix, outage_prefix = f"b{run_id}-s-", f"b{run_id}-o-"
+    burst_prefix = f"b{run_id}-r-"
     with (
         tempfile.TemporaryDirectory(prefix="bench-submissions-") as tmp,
         services(Path(tmp)) as (redis, sink),
@@ -597,6 +626,20 @@ def measure(options: argparse.Namespace) -> Report:
             )
             main_emails = sink.recipients(main_prefix)
 
+            burst_size = int(SUBMISSIONS_RPS_GOAL * options.duration)
+            progress(f"storing a burst of {burst_size} submissions directly (the goal's rate)")
+            staged = _django_call(env, "burst_stage", prefix=burst_prefix, count=burst_size)
+            progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relay to drain it")
+            burst = _django_call(
+                env,
+                "relay_drain_wait",
+                prefix=burst_prefix,
+                sink=str(sink.path),
+                ended_at=staged["ended_at"],
+                timeout=DRAIN_WAIT_SECONDS,
+            )
+            progress(f"relay drained the staged burst in {burst['drain_s']} s: {burst}")
+
             marks: dict[str, float] = {}
             outage = post_load(
                 form_load(base_url, form_path, outage_prefix),
@@ -641,6 +684,10 @@ def measure(options: argparse.Namespace) -> Report:
         "relay_drain_s": drain["drain_s"],
         "relay_unapplied": drain["unapplied"],
         "relay_emails_missing": drain["emails_missing"],
+        "relay_burst": int(SUBMISSIONS_RPS_GOAL * options.duration),
+        "relay_burst_drain_s": burst["drain_s"],
+        "relay_burst_unapplied": burst["unapplied"],
+        "relay_burst_emails_missing": burst["emails_missing"],
         "baseline_rps": round(baseline.rps, 1),
         "baseline_p50_ms": round(baseline.p50_ms, 2),
         "baseline_p99_ms": round(baseline.p99_ms, 2),
@@ -674,6 +721,7 @@ def measure(options: argparse.Namespace) -> Report:
         "floor_errors": at_most(floor_errors, 0),
         "lost": at_most(main.lost + main.unexplained, 0),
         "relay_drain_s": at_most(drain["drain_s"], RELAY_DRAIN_S_GOAL),
+        "relay_burst_drain_s": at_most(burst["drain_s"], RELAY_DRAIN_S_GOAL),
         "outage_failed": at_most(outage_failed, 0),
         "outage_lost": at_most(in_outage.lost + in_outage.unexplained, 0),
         "outage_emails_missing": at_most(in_outage.stored - outage_emails, 0),
