@@ -25,7 +25,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
-from inbound.lib.leases import lease_claim, relay_sweep
+from inbound.lib.leases import commits_unflushed, lease_claim, relay_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +66,15 @@ def effects_due(now: dt.datetime | None = None) -> int:
     """
     # Each claim looks at the clock anew: applying a submission queues its opt-in e-mail, which
     # the same sweep then sends.
-    return relay_sweep(
-        claim=lambda limit: effects_claim(now=now or timezone.now(), limit=limit),
-        send=lambda ids, backend: effects_send(ids, now=now or timezone.now(), connection=backend),
-        batch=SWEEP_BATCH,
-        budget=SWEEP_BUDGET_SECONDS,
-    )
+    with commits_unflushed():
+        return relay_sweep(
+            claim=lambda limit: effects_claim(now=now or timezone.now(), limit=limit),
+            send=lambda ids, backend: effects_send(
+                ids, now=now or timezone.now(), connection=backend
+            ),
+            batch=SWEEP_BATCH,
+            budget=SWEEP_BUDGET_SECONDS,
+        )
 
 
 def effects_process(submission_id: int) -> int:
