@@ -55,6 +55,19 @@ class PostResult:
     accepted_emails: list[str] = field(default_factory=list)
     unanswered_emails: list[str] = field(default_factory=list)
 
+    def __add__(self, other: PostResult) -> PostResult:
+        """Two runs of the same load as one (their times added)."""
+        return PostResult(
+            sent=self.sent + other.sent,
+            accepted=self.accepted + other.accepted,
+            rejected=self.rejected + other.rejected,
+            failed=self.failed + other.failed,
+            elapsed_s=self.elapsed_s + other.elapsed_s,
+            latencies_ms=self.latencies_ms + other.latencies_ms,
+            accepted_emails=self.accepted_emails + other.accepted_emails,
+            unanswered_emails=self.unanswered_emails + other.unanswered_emails,
+        )
+
     @property
     def rps(self) -> float:
         """Accepted answers per second."""
