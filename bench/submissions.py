@@ -550,6 +550,30 @@ def _wait_for_emails(sink: Sink, prefix: str, expected: int) -> int:
     return received
 
 
+def cpu_seconds(marker: str) -> float:
+    """CPU time (user + system) used so far by the live processes whose command line contains
+    `marker` (Linux /proc; 0 elsewhere): a server and the workers it forked."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@contextlib.contextmanager
+def cpu_used(marker: str, into: dict[str, float], name: str) -> Iterator[None]:
+    """Add to `into[name]` the CPU seconds the `marker` processes use during the block."""
+    before = cpu_seconds(marker)
+    yield
+    into[name] = into.get(name, 0.0) + cpu_seconds(marker) - before
+
+
 def _phase_line(name: str, result: PostResult) -> None:
     progress(
         f"{name:<12} {result.rps:8.1f} accepted/s  p50 {result.p50_ms:7.2f} ms  "
@@ -580,6 +604,10 @@ def accounting(result: PostResult, stored_emails: list[str]) -> Accounting:
     )
 
 
+def _per_answer(cpu_s: float, result: PostResult) -> float:
+    return round(cpu_s * 1000.0 / result.accepted, 2) if result.accepted else 0.0
+
+
 def measure(options: argparse.Namespace) -> Report:
     run_id = secrets.token_hex(4)
     main_prefix, outage_prefix = f"b{run_id}-s-", f"b{run_id}-o-"
@@ -603,6 +631,10 @@ def measure(options: argparse.Namespace) -> Report:
                 accepted=BASELINE_ACCEPTED,
             )
             run = {"duration": options.duration, "connections": options.connections}
+            # gunicorn's CPU per accepted answer, phase by phase: what each request path costs
+            # whatever else the machine runs (the workers are forks of the master: same line).
+            web = f"--bind={urlsplit(base_url).netloc}"
+            cpu: dict[str, float] = {}
             baseline = post_load(baseline_load, **run)
             _phase_line("baseline", baseline)
             floor_load = dataclasses.replace(
@@ -612,9 +644,11 @@ def measure(options: argparse.Namespace) -> Report:
             # Half the floor before the burst and half after the relay drained it: a machine
             # whose other load drifts during the run moves both sides of the ratio alike.
             half = {**run, "duration": max(1, options.duration // 2)}
-            floor_before = post_load(floor_load, **half)
+            with cpu_used(web, cpu, "floor"):
+                floor_before = post_load(floor_load, **half)
             _phase_line("floor", floor_before)
-            submissions = post_load(form_load(base_url, form_path, main_prefix), **run)
+            with cpu_used(web, cpu, "submissions"):
+                submissions = post_load(form_load(base_url, form_path, main_prefix), **run)
             ended_at = time.time()
             _phase_line("submissions", submissions)
             progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relay to drain the burst")
@@ -627,7 +661,8 @@ def measure(options: argparse.Namespace) -> Report:
                 timeout=DRAIN_WAIT_SECONDS,
             )
             progress(f"relay drained in {drain['drain_s']} s: {drain}")
-            floor_after = post_load(floor_load, **half)
+            with cpu_used(web, cpu, "floor"):
+                floor_after = post_load(floor_load, **half)
             _phase_line("floor again", floor_after)
             floor = floor_before + floor_after
             main = accounting(
@@ -709,6 +744,8 @@ def measure(options: argparse.Namespace) -> Report:
         "floor_p99_ms": round(floor.p99_ms, 2),
         "floor_errors": floor_errors,
         "floor_vs_baseline": round(floor.rps / baseline.rps, 3) if baseline.rps else 0.0,
+        "floor_web_cpu_ms": _per_answer(cpu.get("floor", 0.0), floor),
+        "submissions_web_cpu_ms": _per_answer(cpu.get("submissions", 0.0), submissions),
         "submissions_vs_floor": vs_floor,
         "outage_rps": round(outage.rps, 1),
         "outage_p99_ms": round(outage.p99_ms, 2),
