@@ -110,7 +110,8 @@ def submission_create(
     variant: LandingVariant | None = None,
 ) -> tuple[Submission, bool]:
     """Store a citizen's submission and its outbox row; nothing else. Returns (submission,
-    created), committed when it returns (the thank-you page may only follow a stored answer).
+    created), committed when it returns unless the caller holds a transaction open (the
+    thank-you page may only follow a stored answer).
 
     What it means for the contact (fields, consents, subscriptions, touchpoint, e-mails) is
     applied by the relay, and for a double opt-in form only once the citizen confirms
@@ -161,7 +162,8 @@ def submission_create(
             _erased_blank(staged)
         elif uploads:
             _files_store(staged, form_fields, files)
-    # Here the submission and its outbox row are committed: the place to wake a relay.
+    # The submission and its outbox rows are written (committed, but for a caller's open
+    # transaction): the place to wake a relay, with `transaction.on_commit`.
     return staged, True
 
 
