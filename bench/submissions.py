@@ -610,6 +610,18 @@ def accounting(result: PostResult, stored_emails: list[str]) -> Accounting:
     )
 
 
+def _drained(env: Mapping[str, str], sink: Sink, prefix: str, *, since: float) -> dict[str, Any]:
+    """`relay_drain_wait` in a child process: seconds from `since` until `prefix` drained."""
+    return _django_call(
+        env,
+        "relay_drain_wait",
+        prefix=prefix,
+        sink=str(sink.path),
+        ended_at=since,
+        timeout=DRAIN_WAIT_SECONDS,
+    )
+
+
 def _per_answer(cpu_s: float, result: PostResult) -> float:
     return round(cpu_s * 1000.0 / result.accepted, 2) if result.accepted else 0.0
 
@@ -658,14 +670,7 @@ def measure(options: argparse.Namespace) -> Report:
             ended_at = time.time()
             _phase_line("submissions", submissions)
             progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relay to drain the burst")
-            drain = _django_call(
-                env,
-                "relay_drain_wait",
-                prefix=main_prefix,
-                sink=str(sink.path),
-                ended_at=ended_at,
-                timeout=DRAIN_WAIT_SECONDS,
-            )
+            drain = _drained(env, sink, main_prefix, since=ended_at)
             progress(f"relay drained in {drain['drain_s']} s: {drain}")
             with cpu_used(web, cpu, "floor"):
                 floor_after = post_load(floor_load, **half)
@@ -700,14 +705,7 @@ def measure(options: argparse.Namespace) -> Report:
         relays_started_at = time.time()
         with celery_worker(env, folder, concurrency=options.relays):
             progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relays to drain it")
-            backlog = _django_call(
-                env,
-                "relay_drain_wait",
-                prefix=backlog_prefix,
-                sink=str(sink.path),
-                ended_at=relays_started_at,
-                timeout=DRAIN_WAIT_SECONDS,
-            )
+            backlog = _drained(env, sink, backlog_prefix, since=relays_started_at)
         progress(f"relays drained the backlog in {backlog['drain_s']} s: {backlog}")
 
     vs_baseline = round(submissions.rps / baseline.rps, 3) if baseline.rps else 0.0
