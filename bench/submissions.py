@@ -1,24 +1,35 @@
-"""`python -m bench submissions`: form submissions under gunicorn, and none lost in a Redis outage.
+"""`python -m bench submissions`: form submissions under gunicorn, the relay draining them, and
+none lost in a Redis outage.
 
-Three load phases against one gunicorn (2 sync workers), each `--duration` seconds:
+Load phases against one gunicorn (2 sync workers), each `--duration` seconds, 8 connections:
 
 1. baseline: POST /bench/insert/, a view doing one INSERT behind the full middleware stack
    (routed only with BENCH_ENDPOINTS=1);
 2. floor: the same valid submissions to /bench/form/<slug>/, the form page's own POST path
    (`form_handle`: form lookup, rate limit, size and CSRF checks, validation, redirect) with the
    submission's writes replaced by the baseline's one INSERT: the ceiling of any way of storing
-   a submission behind a Django form request (routed only with BENCH_ENDPOINTS=1);
-3. submissions: valid submissions of a published double opt-in form, each with a new address;
+   a submission behind a Django form request (routed only with BENCH_ENDPOINTS=1). Half of it
+   runs before the burst and half after the relay drained it, so that a shared machine's drift
+   moves both sides of `submissions_vs_floor` alike;
+3. submissions: valid submissions of a published double opt-in form, each with a new address
+   (the burst); then the bench times the relay until every one of them is applied and its
+   opt-in e-mail is in the SMTP sink (`relay_drain_s`, from the burst's last answer);
 4. outage: the same load, with the bench's own Redis (broker and cache) stopped for the middle
    `--outage` seconds; afterwards the bench waits until every opt-in e-mail of that phase has
-   reached its SMTP sink (the outbox sweeper sends what the broker could not take).
+   reached its SMTP sink (the outbox relay sends what the broker could not take);
+5. backlog: whatever rate the machine served the burst at, the relays' own capacity: the goal's
+   300/s × `--duration` submissions stored by `submission_create` while no relay runs, then the
+   relays started and timed until every one is applied and mailed (`relay_backlog_drain_s`).
 
-"Accepted" is the form's answer to a stored submission: the redirect to its thanks page. After
-each phase the bench counts the phase's `Submission` rows in the database; `lost` is accepted
-minus stored. Redis is a private `redis-server` on a free port without persistence, so stopping
-it never touches the machine's shared Redis; the Celery worker (with its beat, for the
-outbox relay every 2 s) and gunicorn both use it. E-mail goes to an SMTP sink on loopback run by
-the bench, which records each recipient.
+Every request is accounted for (`bench.postload`): accepted (the form's redirect to its thanks
+page; 204 for the baseline), rejected (any other status) or failed (no answer). Rates are
+accepted answers per second. Each accepted address is then looked up among the phase's stored
+`Submission` rows: `lost` counts accepted ones not stored, `unexplained_stored` rows no request
+explains (a double), `unanswered_stored` requests that got no answer yet were stored. Redis is a
+private `redis-server` on a free port without persistence, so stopping it never touches the
+machine's shared Redis; the Celery worker (`--relays` processes, with beat: the outbox relay
+every 2 s) and gunicorn both use it. E-mail goes to an SMTP sink on loopback run by the bench,
+which records each recipient.
 """
 
 from __future__ import annotations
@@ -28,7 +39,6 @@ import contextlib
 import dataclasses
 import http.client
 import json
-import multiprocessing
 import os
 import re
 import secrets
@@ -38,15 +48,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bench import harness, loadgen, server
+from bench import harness, server
 from bench.harness import (
     PROJECT_DIR,
     BenchError,
@@ -54,25 +62,25 @@ from bench.harness import (
     at_least,
     at_most,
     die_with_parent,
-    percentile,
     progress,
 )
+from bench.postload import EMAIL_DOMAIN, PostLoad, PostResult, post_load
 
 BENCH = "submissions"
 
 SUBMISSIONS_RPS_GOAL = 300.0
-VS_BASELINE_GOAL = 0.5
+VS_FLOOR_GOAL = 0.6
 SUBMISSIONS_P99_MS_GOAL = 100.0
+RELAY_DRAIN_S_GOAL = 60.0
 
 FORM_SLUG = "bench-submissions"
-EMAIL_DOMAIN = "example.com"
 BASELINE_PATH = "/bench/insert/"
 ACCEPTED = (302, 303)  # the form's redirect to its thanks page
 BASELINE_ACCEPTED = (204,)
 EMAIL_WAIT_SECONDS = 120.0
+DRAIN_WAIT_SECONDS = 180.0  # then the bench goes on, the drain target not met
 REDIS_START_TIMEOUT = 10.0
 SERVICE_STOP_TIMEOUT = 10.0
-REQUEST_TIMEOUT = 5.0
 
 
 def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -102,10 +110,10 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", type=harness.positive_int, default=2, help="gunicorn workers (default: 2)"
     )
     parser.add_argument(
-        "--load-generator",
-        choices=["auto", "wrk", "python"],
-        default="auto",
-        help="wrk if on PATH, else Python (default: auto)",
+        "--relays",
+        type=harness.positive_int,
+        default=2,
+        help="Celery worker processes, each running outbox relay sweeps (default: 2)",
     )
     options = parser.parse_args(argv)
     if options.outage >= options.duration:
@@ -269,9 +277,10 @@ def services(folder: Path) -> Iterator[tuple[PrivateRedis, Sink]]:
 
 
 @contextlib.contextmanager
-def celery_worker(env: Mapping[str, str], folder: Path) -> Iterator[None]:
-    """A worker on the three queues with an embedded beat (the outbox relay, every 2 s)."""
-    process = celery_worker_start(env, folder)
+def celery_worker(env: Mapping[str, str], folder: Path, *, concurrency: int = 1) -> Iterator[None]:
+    """A worker on the three queues with an embedded beat (the outbox relay, every 2 s);
+    `concurrency` processes run sweeps side by side (they claim rows with SKIP LOCKED)."""
+    process = celery_worker_start(env, folder, concurrency=concurrency)
     progress("celery worker (with beat) started")
     try:
         yield
@@ -403,229 +412,73 @@ def form_seed() -> dict[str, Any]:
     return {"path": path}
 
 
-def submissions_count(prefix: str) -> dict[str, Any]:
-    """Child process: the bench form's stored submissions whose address starts with `prefix`."""
+def submissions_stored(prefix: str) -> dict[str, Any]:
+    """Child process: the addresses of the bench form's stored submissions starting with
+    `prefix`, one per submission (a twin shows as a repeat)."""
     import django
 
     django.setup()
     from conversion.models import Submission
 
-    stored = Submission.objects.filter(
-        form__slug=FORM_SLUG, values__email__startswith=prefix
-    ).count()
-    return {"stored": stored}
+    rows = Submission.objects.filter(form__slug=FORM_SLUG, values__email__startswith=prefix)
+    return {"emails": list(rows.values_list("values__email", flat=True))}
 
 
-# --- Load --------------------------------------------------------------------------------------
+def burst_stage(prefix: str, count: int) -> dict[str, Any]:
+    """Child process: `count` submissions of the bench form stored as its page stores them
+    (`submission_create`), one after another as fast as one process goes; the wall-clock time
+    the last one was stored."""
+    import django
 
+    django.setup()
+    from conversion.forms import form_published
+    from conversion.services import submission_create
 
-@dataclass(frozen=True)
-class PostLoad:
-    """What one phase sends: a body, headers, the statuses that count as accepted, and the
-    prefix of a new address per request (empty: the same body every time)."""
-
-    url: str
-    body: str
-    headers: dict[str, str]
-    accepted: tuple[int, ...]
-    email_prefix: str = ""
-
-
-@dataclass(frozen=True)
-class PostResult:
-    requests: int
-    accepted: int
-    other: int
-    errors: int
-    rps: float
-    p50_ms: float
-    p99_ms: float
-
-
-def _lua_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid Lua one for ASCII text
-
-
-WRK_POST_SCRIPT = """
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args) accepted = 0; other = 0 end
-function request()
-  local body = BODY
-  if PREFIX ~= "" then
-    counter = counter + 1
-    body = body .. "&email=" .. PREFIX .. id .. "-" .. counter .. "%40" .. DOMAIN
-  end
-  return wrk.format("POST", nil, HEADERS, body)
-end
-function response(status, headers, body)
-  if ACCEPTED[status] then accepted = accepted + 1 else other = other + 1 end
-end
-function done(summary, latency, requests)
-  local a, o = 0, 0
-  for _, thread in ipairs(threads) do
-    a = a + thread:get("accepted")
-    o = o + thread:get("other")
-  end
-  io.write(string.format("Accepted responses: %d\\nOther responses: %d\\n", a, o))
-end
-"""
-_ACCEPTED_LINE = re.compile(r"^Accepted responses: (\d+)", re.MULTILINE)
-_OTHER_LINE = re.compile(r"^Other responses: (\d+)", re.MULTILINE)
-
-
-def wrk_script(load: PostLoad) -> str:
-    headers = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in load.headers.items())
-    accepted = ", ".join(f"[{status}] = true" for status in load.accepted)
-    return (
-        f"BODY = {_lua_string(load.body)}\n"
-        f"PREFIX = {_lua_string(load.email_prefix)}\n"
-        f"DOMAIN = {_lua_string(EMAIL_DOMAIN)}\n"
-        f"HEADERS = {{{headers}}}\n"
-        f"ACCEPTED = {{{accepted}}}\n" + WRK_POST_SCRIPT
-    )
-
-
-def _wrk_post(
-    load: PostLoad, *, duration: int, connections: int, during: Callable[[], None]
-) -> PostResult:
-    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
-        script = Path(folder) / "post.lua"
-        script.write_text(wrk_script(load), encoding="utf-8")
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            f"--timeout={int(REQUEST_TIMEOUT)}s",
-            "--latency",
-            f"--script={script}",
-            load.url,
-        ]
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=die_with_parent,  # safe: the bench runs no threads while forking
+    form = form_published(FORM_SLUG)
+    started = time.monotonic()
+    for number in range(count):
+        cleaned = {"email": f"{prefix}{number}@{EMAIL_DOMAIN}", "nombre": "Ana", "boletin": True}
+        submission_create(
+            form=form,
+            cleaned=cleaned,
+            files={},
+            language="es",
+            page="/bench/",
+            referrer="",
+            visitor_key="",
         )
-        try:
-            during()
-            stdout, stderr = process.communicate(timeout=duration + 60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    if process.returncode != 0:
-        raise BenchError(f"wrk exited with {process.returncode}: {stderr.strip()}")
-    figures = loadgen.parse_wrk_output(stdout)
-    accepted, other = _ACCEPTED_LINE.search(stdout), _OTHER_LINE.search(stdout)
-    if accepted is None or other is None:
-        raise BenchError(f"unexpected wrk output:\n{stdout}")
-    return PostResult(
-        requests=figures.requests,
-        accepted=int(accepted.group(1)),
-        other=int(other.group(1)),
-        errors=figures.errors,
-        rps=figures.rps,
-        p50_ms=figures.p50_ms,
-        p99_ms=figures.p99_ms,
-    )
+    return {"ended_at": time.time(), "store_s": round(time.monotonic() - started, 1)}
 
 
-def _python_post_worker(
-    load: PostLoad,
-    number: int,
-    duration: float,
-    start: Event,
-    results: Queue[tuple[list[float], int, int, int]],
-) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-    parts = urlsplit(load.url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=REQUEST_TIMEOUT)
-    headers = {**load.headers, "Connection": "keep-alive"}
-    latencies: list[float] = []
-    accepted = other = errors = counter = 0
-    start.wait()
-    deadline = time.perf_counter() + duration
-    while (sent_at := time.perf_counter()) < deadline:
-        body = load.body
-        if load.email_prefix:
-            counter += 1
-            body += f"&email={load.email_prefix}{number}-{counter}%40{EMAIL_DOMAIN}"
-        try:
-            connection.request("POST", parts.path, body=body.encode(), headers=headers)
-            response = connection.getresponse()
-            response.read()
-        except (OSError, http.client.HTTPException):
-            errors += 1
-            connection.close()
-            continue
-        latencies.append((time.perf_counter() - sent_at) * 1000.0)
-        if response.status in load.accepted:
-            accepted += 1
-        else:
-            other += 1
-    connection.close()
-    results.put((latencies, accepted, other, errors))
+def relay_drain_wait(prefix: str, sink: str, ended_at: float, timeout: float) -> dict[str, Any]:
+    """Child process: wait until every stored submission starting with `prefix` is applied and
+    its opt-in e-mail is in the SMTP sink's file; seconds from `ended_at` (the burst's last
+    answer, wall clock) until then, and what was still pending when it returned."""
+    import django
 
+    django.setup()
+    from django.db.models import Max, Min
 
-def _python_post(
-    load: PostLoad, *, duration: int, connections: int, during: Callable[[], None]
-) -> PostResult:
-    context = multiprocessing.get_context()
-    start = context.Event()
-    results: Queue[tuple[list[float], int, int, int]] = context.Queue()
-    workers = [
-        context.Process(
-            target=_python_post_worker,
-            args=(load, number, duration, start, results),
-            daemon=True,
-        )
-        for number in range(1, connections + 1)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        start.set()
-        during()
-        collected = [results.get(timeout=duration + 60) for _ in workers]
-        for worker in workers:
-            worker.join()
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-                with contextlib.suppress(Exception):
-                    worker.join(timeout=5)
-    latencies = [latency for worker_latencies, *_ in collected for latency in worker_latencies]
-    return PostResult(
-        requests=len(latencies),
-        accepted=sum(item[1] for item in collected),
-        other=sum(item[2] for item in collected),
-        errors=sum(item[3] for item in collected),
-        rps=len(latencies) / duration,
-        p50_ms=percentile(latencies, 0.50) if latencies else 0.0,
-        p99_ms=percentile(latencies, 0.99) if latencies else 0.0,
-    )
+    from conversion.models import Submission
 
-
-def post_load(
-    generator: str,
-    load: PostLoad,
-    *,
-    duration: int,
-    connections: int,
-    during: Callable[[], None] = lambda: None,
-) -> PostResult:
-    """Send `load` for `duration` seconds; `during` runs in the bench while the load goes on."""
-    send = _wrk_post if generator == "wrk" else _python_post
-    return send(load, duration=duration, connections=connections, during=during)
+    phase = Submission.objects.filter(form__slug=FORM_SLUG, values__email__startswith=prefix)
+    expected = set(phase.values_list("values__email", flat=True))
+    # Polled by their id range (nothing else stores submissions meanwhile): a scan of every
+    # submission's JSON twice a second would take the relays' database time.
+    ids = phase.aggregate(low=Min("pk"), high=Max("pk"))
+    rows = Submission.objects.filter(pk__range=(ids["low"] or 0, ids["high"] or 0))
+    path = Path(sink)
+    while True:
+        unapplied = rows.filter(applied_at__isnull=True).count()
+        mailed = Sink(port=0, path=path).recipients(prefix)
+        waited = time.time() - ended_at
+        if (unapplied == 0 and mailed >= len(expected)) or waited > timeout:
+            return {
+                "drain_s": round(waited, 1),
+                "unapplied": unapplied,
+                "emails_missing": len(expected) - mailed,
+            }
+        time.sleep(0.5)
 
 
 # --- The form's token, cookie and start time ---------------------------------------------------
@@ -712,18 +565,80 @@ def _wait_for_emails(sink: Sink, prefix: str, expected: int) -> int:
     return received
 
 
+def cpu_seconds(marker: str) -> float:
+    """CPU time (user + system) used so far by the live processes whose command line contains
+    `marker` (Linux /proc; 0 elsewhere): a server and the workers it forked."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@contextlib.contextmanager
+def cpu_used(marker: str, into: dict[str, float], name: str) -> Iterator[None]:
+    """Add to `into[name]` the CPU seconds the `marker` processes use during the block."""
+    before = cpu_seconds(marker)
+    yield
+    into[name] = into.get(name, 0.0) + cpu_seconds(marker) - before
+
+
 def _phase_line(name: str, result: PostResult) -> None:
     progress(
-        f"{name:<12} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-        f"p99 {result.p99_ms:7.2f} ms  accepted {result.accepted}  other {result.other}  "
-        f"errors {result.errors}"
+        f"{name:<12} {result.rps:8.1f} accepted/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  sent {result.sent}  accepted {result.accepted}  "
+        f"rejected {result.rejected}  failed {result.failed}"
     )
 
 
+@dataclass(frozen=True)
+class Accounting:
+    """A phase's accepted answers checked one by one against the database."""
+
+    stored: int
+    lost: int  # accepted, yet not stored
+    unanswered_stored: int  # no answer (timeout, socket error), stored all the same
+    unexplained: int  # stored without any request of ours to explain it (e.g. stored twice)
+
+
+def accounting(result: PostResult, stored_emails: list[str]) -> Accounting:
+    stored = set(stored_emails)
+    accepted = set(result.accepted_emails)
+    unanswered = set(result.unanswered_emails)
+    return Accounting(
+        stored=len(stored_emails),
+        lost=len(accepted - stored),
+        unanswered_stored=len(unanswered & stored),
+        unexplained=len(stored_emails) - len(stored & (accepted | unanswered)),
+    )
+
+
+def _drained(env: Mapping[str, str], sink: Sink, prefix: str, *, since: float) -> dict[str, Any]:
+    """`relay_drain_wait` in a child process: seconds from `since` until `prefix` drained."""
+    return _django_call(
+        env,
+        "relay_drain_wait",
+        prefix=prefix,
+        sink=str(sink.path),
+        ended_at=since,
+        timeout=DRAIN_WAIT_SECONDS,
+    )
+
+
+def _per_answer(cpu_s: float, result: PostResult) -> float:
+    return round(cpu_s * 1000.0 / result.accepted, 2) if result.accepted else 0.0
+
+
 def measure(options: argparse.Namespace) -> Report:
-    generator = loadgen.available_generator(options.load_generator)
     run_id = secrets.token_hex(4)
     main_prefix, outage_prefix = f"b{run_id}-s-", f"b{run_id}-o-"
+    backlog_prefix = f"b{run_id}-r-"
     with (
         tempfile.TemporaryDirectory(prefix="bench-submissions-") as tmp,
         services(Path(tmp)) as (redis, sink),
@@ -733,7 +648,7 @@ def measure(options: argparse.Namespace) -> Report:
         server.prepare_project(env)
         form_path = str(_django_call(env, "form_seed")["path"])
         with (
-            celery_worker(env, folder),
+            celery_worker(env, folder, concurrency=options.relays),
             server.gunicorn(env, workers=options.workers) as base_url,
         ):
             baseline_load = PostLoad(
@@ -743,90 +658,144 @@ def measure(options: argparse.Namespace) -> Report:
                 accepted=BASELINE_ACCEPTED,
             )
             run = {"duration": options.duration, "connections": options.connections}
-            baseline = post_load(generator, baseline_load, **run)
+            # gunicorn's CPU per accepted answer, phase by phase: what each request path costs
+            # whatever else the machine runs (the workers are forks of the master: same line).
+            web = f"--bind={urlsplit(base_url).netloc}"
+            cpu: dict[str, float] = {}
+            baseline = post_load(baseline_load, **run)
             _phase_line("baseline", baseline)
             floor_load = dataclasses.replace(
                 form_load(base_url, form_path, f"b{run_id}-f-"),
                 url=f"{base_url}/bench/form/{FORM_SLUG}/",
             )
-            floor = post_load(generator, floor_load, **run)
-            _phase_line("floor", floor)
-            submissions = post_load(generator, form_load(base_url, form_path, main_prefix), **run)
+            # Half the floor before the burst and half after the relay drained it: a machine
+            # whose other load drifts during the run moves both sides of the ratio alike.
+            half = {**run, "duration": max(1, options.duration // 2)}
+            with cpu_used(web, cpu, "floor"):
+                floor_before = post_load(floor_load, **half)
+            _phase_line("floor", floor_before)
+            with cpu_used(web, cpu, "submissions"):
+                submissions = post_load(form_load(base_url, form_path, main_prefix), **run)
+            ended_at = time.time()
             _phase_line("submissions", submissions)
-            stored = _django_call(env, "submissions_count", prefix=main_prefix)["stored"]
+            progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relay to drain the burst")
+            drain = _drained(env, sink, main_prefix, since=ended_at)
+            progress(f"relay drained in {drain['drain_s']} s: {drain}")
+            with cpu_used(web, cpu, "floor"):
+                floor_after = post_load(floor_load, **half)
+            _phase_line("floor again", floor_after)
+            floor = floor_before + floor_after
+            main = accounting(
+                submissions, _django_call(env, "submissions_stored", prefix=main_prefix)["emails"]
+            )
+            main_emails = sink.recipients(main_prefix)
 
-            outage_form = form_load(base_url, form_path, outage_prefix)
             marks: dict[str, float] = {}
             outage = post_load(
-                generator,
-                outage_form,
+                form_load(base_url, form_path, outage_prefix),
                 during=lambda: _outage(
                     redis, duration=options.duration, outage=options.outage, marks=marks
                 ),
                 **run,
             )
             _phase_line("outage", outage)
-            outage_stored = _django_call(env, "submissions_count", prefix=outage_prefix)["stored"]
+            in_outage = accounting(
+                outage, _django_call(env, "submissions_stored", prefix=outage_prefix)["emails"]
+            )
             progress(f"waiting up to {EMAIL_WAIT_SECONDS:g} s for the outage's opt-in e-mails")
-            outage_emails = _wait_for_emails(sink, outage_prefix, outage_stored)
-            main_emails = sink.recipients(main_prefix)
+            outage_emails = _wait_for_emails(sink, outage_prefix, in_outage.stored)
 
-    lost = max(0, submissions.accepted - stored)
-    outage_lost = max(0, outage.accepted - outage_stored)
+        # The relay's own capacity, whatever rate this machine served the burst at: a backlog of
+        # the goal's 300/s × --duration submissions stored while no relay runs, then the relays
+        # started and timed (their start included) until all are applied and mailed.
+        backlog_size = int(SUBMISSIONS_RPS_GOAL * options.duration)
+        progress(f"storing a backlog of {backlog_size} submissions, no relay running")
+        staged = _django_call(env, "burst_stage", prefix=backlog_prefix, count=backlog_size)
+        relays_started_at = time.time()
+        with celery_worker(env, folder, concurrency=options.relays):
+            progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relays to drain it")
+            backlog = _drained(env, sink, backlog_prefix, since=relays_started_at)
+        progress(f"relays drained the backlog in {backlog['drain_s']} s: {backlog}")
+
     vs_baseline = round(submissions.rps / baseline.rps, 3) if baseline.rps else 0.0
+    vs_floor = round(submissions.rps / floor.rps, 3) if floor.rps else 0.0
+    floor_errors = floor.rejected + floor.failed
+    failed = submissions.rejected + submissions.failed
+    outage_failed = outage.rejected + outage.failed
     figures: dict[str, harness.Figure] = {
         "database": harness.database_vendor(options.database_url),
-        "load_generator": generator,
+        "load_generator": "asyncio",
         "duration_s": options.duration,
         "outage_s": options.outage,
         "connections": options.connections,
         "workers": options.workers,
+        "relays": options.relays,
         "submissions_rps": round(submissions.rps, 1),
         "submissions_p50_ms": round(submissions.p50_ms, 2),
         "submissions_p99_ms": round(submissions.p99_ms, 2),
-        "requests": submissions.requests,
+        "elapsed_s": round(submissions.elapsed_s, 2),
+        "requests": submissions.sent,
         "accepted": submissions.accepted,
-        "rejected": submissions.other,
-        "errors": submissions.errors,
-        "stored": stored,
-        "lost": lost,
+        "rejected": submissions.rejected,
+        "failed": submissions.failed,
+        "stored": main.stored,
+        "lost": main.lost,
+        "unanswered_stored": main.unanswered_stored,
+        "unexplained_stored": main.unexplained,
         "optin_emails": main_emails,
+        "relay_drain_s": drain["drain_s"],
+        "relay_unapplied": drain["unapplied"],
+        "relay_emails_missing": drain["emails_missing"],
+        "relay_backlog": int(SUBMISSIONS_RPS_GOAL * options.duration),
+        "relay_backlog_store_s": staged["store_s"],
+        "relay_backlog_drain_s": backlog["drain_s"],
+        "relay_backlog_unapplied": backlog["unapplied"],
+        "relay_backlog_emails_missing": backlog["emails_missing"],
         "baseline_rps": round(baseline.rps, 1),
         "baseline_p50_ms": round(baseline.p50_ms, 2),
         "baseline_p99_ms": round(baseline.p99_ms, 2),
-        "baseline_errors": baseline.errors + baseline.other,
+        "baseline_errors": baseline.rejected + baseline.failed,
         "vs_baseline": vs_baseline,
         "floor_rps": round(floor.rps, 1),
+        "floor_before_rps": round(floor_before.rps, 1),
+        "floor_after_rps": round(floor_after.rps, 1),
         "floor_p99_ms": round(floor.p99_ms, 2),
-        "floor_errors": floor.errors + floor.other,
+        "floor_errors": floor_errors,
         "floor_vs_baseline": round(floor.rps / baseline.rps, 3) if baseline.rps else 0.0,
-        "submissions_vs_floor": round(submissions.rps / floor.rps, 3) if floor.rps else 0.0,
+        "floor_web_cpu_ms": _per_answer(cpu.get("floor", 0.0), floor),
+        "submissions_web_cpu_ms": _per_answer(cpu.get("submissions", 0.0), submissions),
+        "submissions_vs_floor": vs_floor,
         "outage_rps": round(outage.rps, 1),
         "outage_p99_ms": round(outage.p99_ms, 2),
-        "outage_requests": outage.requests,
+        "outage_requests": outage.sent,
         "outage_accepted": outage.accepted,
-        "outage_rejected": outage.other,
-        "outage_errors": outage.errors,
-        "outage_stored": outage_stored,
-        "outage_lost": outage_lost,
+        "outage_rejected": outage.rejected,
+        "outage_failed": outage.failed,
+        "outage_stored": in_outage.stored,
+        "outage_lost": in_outage.lost,
+        "outage_unanswered_stored": in_outage.unanswered_stored,
+        "outage_unexplained_stored": in_outage.unexplained,
         "outage_optin_emails": outage_emails,
-        "outage_emails_missing": max(0, outage_stored - outage_emails),
+        "outage_emails_missing": in_outage.stored - outage_emails,
         "redis_stopped_at_s": round(marks.get("stopped", 0.0), 1),
         "redis_restarted_at_s": round(marks.get("restarted", 0.0), 1),
     }
     targets = {
         "submissions_rps": at_least(round(submissions.rps, 1), SUBMISSIONS_RPS_GOAL),
-        "vs_baseline": at_least(vs_baseline, VS_BASELINE_GOAL),
-        "submissions_p99_ms": at_most(
-            float(figures["submissions_p99_ms"] or 0.0), SUBMISSIONS_P99_MS_GOAL
-        ),
-        "lost": at_most(lost, 0),
-        "outage_lost": at_most(outage_lost, 0),
-        "outage_emails_missing": at_most(float(figures["outage_emails_missing"] or 0), 0),
+        "submissions_vs_floor": at_least(vs_floor, VS_FLOOR_GOAL),
+        "submissions_p99_ms": at_most(round(submissions.p99_ms, 2), SUBMISSIONS_P99_MS_GOAL),
+        "failed": at_most(failed, 0),
+        "floor_errors": at_most(floor_errors, 0),
+        "lost": at_most(main.lost + main.unexplained, 0),
+        "relay_drain_s": at_most(drain["drain_s"], RELAY_DRAIN_S_GOAL),
+        "relay_backlog_drain_s": at_most(backlog["drain_s"], RELAY_DRAIN_S_GOAL),
+        "outage_failed": at_most(outage_failed, 0),
+        "outage_lost": at_most(in_outage.lost + in_outage.unexplained, 0),
+        "outage_emails_missing": at_most(in_outage.stored - outage_emails, 0),
     }
     # A run that accepted nothing measured nothing.
-    failed = submissions.accepted == 0 or baseline.accepted == 0
-    return Report(figures=figures, targets=targets, failed=failed)
+    nothing = submissions.accepted == 0 or baseline.accepted == 0 or floor.accepted == 0
+    return Report(figures=figures, targets=targets, failed=nothing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

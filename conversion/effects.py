@@ -1,22 +1,26 @@
 """How each side effect of a submission is sent: the opt-in e-mail, the staff notification and
-the signed webhook. Called from the outbox in `conversion.services`, inside the row's lock."""
+the signed webhook. Called from the outbox relay (`conversion.outbox`) under the row's lease."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from contacts.models import ConsentRecord
-from contacts.selectors import contact_by_email, may_email
+from contacts.models import ConsentRecord, Contact
+from contacts.selectors import contacts_with_emails, may_email
 from conversion.models import FormField, SideEffect, Submission
 from inbound.lib.mailing import MessageTemplate, send_prepared
 from inbound.lib.staff import active_staff_addresses
@@ -35,16 +39,54 @@ def _email_language(submission: Submission) -> str:
     return language if language in site_languages else str(settings.LANGUAGE_CODE)
 
 
+@dataclass
+class OptinBatch:
+    """What the relay looks up once for a batch of opt-in e-mails rather than per message: the
+    contacts of the addresses (by lowercased address), the opt-in e-mails each address had in
+    the last 24 hours (by `email_hash`, counted on as the batch sends), and the e-mail rendered
+    once per form, language and page."""
+
+    contacts: dict[str, Contact]
+    sent_today: Counter[str]
+    templates: dict[Any, MessageTemplate] = field(default_factory=dict)
+
+
+def optin_batch(submissions: Sequence[Submission]) -> OptinBatch:
+    """Two queries for the whole batch, whatever its size."""
+    from conversion.applying import submission_email
+    from conversion.forms import form_fields
+
+    addresses = {submission_email(form_fields(s.form), s.values) for s in submissions}
+    hashes = {s.email_hash for s in submissions if s.email_hash}
+    since = timezone.now() - dt.timedelta(days=1)
+    sent = (
+        SideEffect.objects.filter(
+            kind=SideEffect.Kind.OPTIN_EMAIL,
+            status=SideEffect.Status.DONE,
+            done_at__gte=since,
+            submission__email_hash__in=hashes,
+        )
+        .values("submission__email_hash")
+        .annotate(sent=Count("pk"))
+        .values_list("submission__email_hash", "sent")
+        .order_by()
+    )
+    return OptinBatch(
+        contacts={(c.email or "").lower(): c for c in contacts_with_emails(addresses - {""})},
+        sent_today=Counter(dict(sent)),
+    )
+
+
 def optin_email_send(
     submission: Submission,
     *,
     connection: BaseEmailBackend | None = None,
-    templates: dict[Any, Any] | None = None,
+    batch: OptinBatch | None = None,
 ) -> None:
     """The double opt-in e-mail, in the submission's language, with the signed confirm link.
 
-    `templates` keeps the e-mail rendered once per form, language and page across a batch
-    (the outbox relay's): each copy differs only by its address and signed links.
+    `batch` (`optin_batch`) carries what the relay looked up for all the e-mails it sends
+    together; each copy differs from the rendered template only by its address and links.
     """
     from conversion.applying import submission_email
     from conversion.downloads import download_url_for
@@ -52,15 +94,19 @@ def optin_email_send(
     from conversion.outbox import Withheld
     from conversion.services import optin_url
 
+    if batch is None:
+        batch = optin_batch([submission])
     address = submission_email(form_fields(submission.form), submission.values)
     if not address or not submission.email_hash:
         raise Withheld("the submission has no address (erased)")
-    contact = contact_by_email(address)
+    contact = batch.contacts.get(address)
     if contact is not None:
         permission = may_email(contact=contact, purpose=ConsentRecord.Purpose.SERVICE)
         if not permission:
             raise Withheld(f"may not email: {permission.reason}")
-    if recipient_limit_reached(email_hash=submission.email_hash):
+    # Counted per address whatever the sender's IP, so nobody can flood someone else's inbox by
+    # sending a form with their address from many machines.
+    if batch.sent_today[submission.email_hash] >= _optin_limit():
         raise Withheld("over the daily limit of e-mails to this address")
     language = _email_language(submission)
     download_url = download_url_for(submission, absolute=True)
@@ -74,28 +120,17 @@ def optin_email_send(
         page.updated_at if page is not None else None,
         download_url is not None,
     )
-    cache = templates if templates is not None else {}
-    template = cache.get(key)
+    template = batch.templates.get(key)
     if template is None:
         template = _optin_template(submission, language, with_download=bool(download_url))
-        cache[key] = template
+        batch.templates[key] = template
     values = {"url": optin_url(submission), "download_url": download_url or ""}
     send_prepared(template.message(to=address, values=values), connection)
+    batch.sent_today[submission.email_hash] += 1
 
 
-def recipient_limit_reached(*, email_hash: str) -> bool:
-    """Has this address had CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY opt-in e-mails in the last
-    24 hours? Counted per address whatever the sender's IP, so nobody can flood someone else's
-    inbox by sending a form with their address from many machines."""
-    limit = int(getattr(settings, "CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY", 3))
-    since = timezone.now() - dt.timedelta(days=1)
-    sent = SideEffect.objects.filter(
-        kind=SideEffect.Kind.OPTIN_EMAIL,
-        status=SideEffect.Status.DONE,
-        done_at__gte=since,
-        submission__email_hash=email_hash,
-    )
-    return sent[:limit].count() >= limit
+def _optin_limit() -> int:
+    return int(getattr(settings, "CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY", 3))
 
 
 def _optin_template(

@@ -71,12 +71,18 @@ def started_token(at: float | None = None, *, subject: str = "form") -> str:
     return _StartedSigner(at).sign(subject)
 
 
-def _started_is_valid(token: str) -> bool:
+def _started_at(token: str) -> float | None:
+    """When a form was shown, from its signed `started` value; None if stale or tampered."""
     try:
-        _StartedSigner().unsign(token, max_age=STARTED_MAX_AGE)
+        value = _StartedSigner().unsign(token, max_age=STARTED_MAX_AGE)
     except (signing.BadSignature, TypeError, ValueError):
-        return False
-    return True
+        return None
+    # `unsign` checked the signature and age of "<subject>:<timestamp>"; the time is its tail.
+    stamp = token[len(value) + 1 :].partition(":")[0]
+    try:
+        return float(signing.b62_decode(stamp))
+    except ValueError:
+        return None
 
 
 def upload_content_type(upload: UploadedFile) -> str | None:
@@ -273,27 +279,38 @@ def form_fields(form: FormModel) -> list[FormField]:
     return fields
 
 
-# Per process: slug -> the published Form. Loading one costs ~80 columns of translated texts;
-# each use checks a small row (id, updated_at, version) instead, and any change moves updated_at.
-_PUBLISHED: dict[str, tuple[tuple[int, Any, int], FormModel]] = {}
+# Per process: slug -> (when it was checked, (id, updated_at, version), the published Form).
+# Loading one costs ~80 columns of translated texts; a small row (id, updated_at, version) says
+# whether it changed, and is read again only once CONVERSION_FORM_CHECK_SECONDS have passed
+# since the last check, so a busy form costs no query at all on most requests.
+_PUBLISHED: dict[str, tuple[float, tuple[int, Any, int], FormModel]] = {}
 
 
 def form_published(slug: str) -> FormModel:
     """The published form with this slug (Http404 if none), loaded once per process while it is
-    unchanged. Callers must not modify it: the process's later requests share it."""
+    unchanged. A change (edited, unpublished) shows within CONVERSION_FORM_CHECK_SECONDS.
+    Callers must not modify it: the process's later requests share it."""
+    cached = _PUBLISHED.get(slug)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < settings.CONVERSION_FORM_CHECK_SECONDS:
+        return cached[2]
     row = (
         FormModel.objects.filter(slug=slug, status=FormModel.Status.PUBLISHED)
         .values_list("pk", "updated_at", "version")
         .first()
     )
     if row is None:
+        _PUBLISHED.pop(slug, None)
         raise Http404("No published form has this address.")
-    cached = _PUBLISHED.get(slug)
-    if cached is not None and cached[0] == row:
-        return cached[1]
-    form = FormModel.objects.get(pk=row[0])
-    _PUBLISHED[slug] = ((form.pk, form.updated_at, form.version), form)
+    unchanged = cached is not None and cached[1] == row
+    form = cached[2] if cached is not None and unchanged else FormModel.objects.get(pk=row[0])
+    _PUBLISHED[slug] = (now, (form.pk, form.updated_at, form.version), form)
     return form
+
+
+def published_forms_forget() -> None:
+    """Forget the published forms this process keeps (a test that recreates a form)."""
+    _PUBLISHED.clear()
 
 
 def visible_fields(form: FormModel, *, known: Mapping[str, Any] | None = None) -> list[FormField]:
@@ -336,14 +353,14 @@ class CitizenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.is_bound and not _started_is_valid(str(self.data.get(STARTED_FIELD, ""))):
+        # When the form was shown, read once (a signature check is the dearest step of a POST).
+        token = str(self.data.get(STARTED_FIELD, "")) if self.is_bound else ""
+        self._started_at = _started_at(token) if self.is_bound else None
+        if self.is_bound and self._started_at is None:
             # A stale or tampered timestamp: the page shown again carries a fresh one.
             data = cast(Any, self.data).copy()
             data[STARTED_FIELD] = started_token()
             self.data = data
-            self._started_was_invalid = True
-        else:
-            self._started_was_invalid = False
 
     @property
     def honeypot_filled(self) -> bool:
@@ -353,8 +370,7 @@ class CitizenForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         minimum = getattr(settings, "CONVERSION_MIN_FILL_SECONDS", 3)
-        token = str(self.data.get(STARTED_FIELD, ""))
-        if self._started_was_invalid or _filled_in_seconds(token) < minimum:
+        if self._started_at is None or time.time() - self._started_at < minimum:
             raise ValidationError(TOO_FAST, code="too_fast")
         self._crm_clean(cleaned)
         return cleaned
@@ -400,18 +416,6 @@ def _error_items(error: ValidationError) -> list[tuple[str | None, list[str]]]:
             (name, ValidationError(errors).messages) for name, errors in error.error_dict.items()
         ]
     return [(None, error.messages)]
-
-
-def _filled_in_seconds(token: str) -> float:
-    try:
-        value = signing.Signer(salt=STARTED_SALT).unsign(token)
-    except signing.BadSignature:
-        return 0.0
-    _payload, _sep, stamp = value.rpartition(":")
-    try:
-        return time.time() - signing.b62_decode(stamp)
-    except ValueError:
-        return 0.0
 
 
 def json_value(value: Any) -> Any:

@@ -26,7 +26,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from conversion.models import SideEffect, Submission
-from inbound.lib.leases import lease_claim, relay_sweep
+from inbound.lib.leases import commits_unflushed, lease_claim, relay_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ SWEEP_BUDGET_SECONDS = 20.0
 # Longer than any batch takes to send: a lease only ever expires when its relay died.
 LEASE = dt.timedelta(minutes=5)
 
-# Per batch, whatever a sender renders once for many rows (e-mail templates by group).
+# Per batch, by kind, what a sender looks up or renders once for many rows
+# (`effects.OptinBatch`: contacts, per-address counts, e-mail templates).
 BatchCache = dict[Any, Any]
 
 
@@ -66,12 +67,15 @@ def effects_due(now: dt.datetime | None = None) -> int:
     """
     # Each claim looks at the clock anew: applying a submission queues its opt-in e-mail, which
     # the same sweep then sends.
-    return relay_sweep(
-        claim=lambda limit: effects_claim(now=now or timezone.now(), limit=limit),
-        send=lambda ids, backend: effects_send(ids, now=now or timezone.now(), connection=backend),
-        batch=SWEEP_BATCH,
-        budget=SWEEP_BUDGET_SECONDS,
-    )
+    with commits_unflushed():
+        return relay_sweep(
+            claim=lambda limit: effects_claim(now=now or timezone.now(), limit=limit),
+            send=lambda ids, backend: effects_send(
+                ids, now=now or timezone.now(), connection=backend
+            ),
+            batch=SWEEP_BATCH,
+            budget=SWEEP_BUDGET_SECONDS,
+        )
 
 
 def effects_process(submission_id: int) -> int:
@@ -98,6 +102,11 @@ def effects_send(
         .order_by("next_attempt_at", "pk")
     )
     cache: BatchCache = {}
+    optin = [e.submission for e in effects if e.kind == SideEffect.Kind.OPTIN_EMAIL]
+    if optin:
+        from conversion.effects import optin_batch
+
+        cache[SideEffect.Kind.OPTIN_EMAIL] = optin_batch(optin)
     applying = [e for e in effects if e.kind == SideEffect.Kind.APPLY]
     applied = _apply_batch(applying) if applying else set()
     sent = len(applied)
@@ -210,7 +219,9 @@ def _send_optin(
 ) -> None:
     from conversion.effects import optin_email_send
 
-    optin_email_send(submission, connection=connection, templates=cache)
+    optin_email_send(
+        submission, connection=connection, batch=cache.get(SideEffect.Kind.OPTIN_EMAIL)
+    )
 
 
 def _send_staff(

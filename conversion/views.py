@@ -11,6 +11,7 @@ start time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
@@ -155,7 +157,7 @@ def _render_form(
     return response
 
 
-def _after_sending(request: HttpRequest, definition: Form) -> HttpResponseRedirect:
+def after_sending_redirect(request: HttpRequest, definition: Form) -> HttpResponseRedirect:
     """POST/redirect/GET: to the form's own page if it names one on this site, else thanks."""
     target = definition.redirect_path
     if (
@@ -164,7 +166,13 @@ def _after_sending(request: HttpRequest, definition: Form) -> HttpResponseRedire
         and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
     ):
         return redirect(target)
-    return redirect("conversion:thanks", slug=definition.slug)
+    return HttpResponseRedirect(_thanks_path(get_language(), definition.slug))
+
+
+@functools.lru_cache(maxsize=1024)
+def _thanks_path(language: str, slug: str) -> str:
+    # Reversing a translated URL costs as much as the rest of the answer to a submission.
+    return reverse("conversion:thanks", kwargs={"slug": slug})
 
 
 def _initial(request: HttpRequest) -> dict[str, str]:
@@ -255,7 +263,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         definition,
         render_form=lambda form, status: _render_form(request, definition, form, status=status),
-        after_sending=lambda submission: _after_sending(request, definition),
+        after_sending=lambda submission: after_sending_redirect(request, definition),
     )
     if request.method == "GET" and response.status_code == 200:
         touchpoint_enqueue(request, kind="page_view", subject=definition)

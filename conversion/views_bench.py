@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from contacts.models import Touchpoint
 from conversion.forms import form_published
 from conversion.models import Submission
-from conversion.views import form_handle
+from conversion.views import after_sending_redirect, form_handle
 
 
 @csrf_exempt  # checked by hand in `form_handle`, as on the form's own page
@@ -35,6 +34,6 @@ def bench_form_floor(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         definition,
         render_form=lambda form, status: HttpResponse(status=status),
-        after_sending=lambda submission: redirect("conversion:thanks", slug=definition.slug),
+        after_sending=lambda submission: after_sending_redirect(request, definition),
         store=one_insert,
     )

@@ -237,6 +237,9 @@ CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY = env_int(
     "CONVERSION_OPTIN_EMAILS_PER_ADDRESS_PER_DAY", 3, minimum=1
 )
 CONVERSION_CONTACT_MAX_AGE_DAYS = env_int("CONVERSION_CONTACT_MAX_AGE_DAYS", 180, minimum=1)
+# A web process re-reads whether a published form changed at most this often (its form page and
+# submissions cost no query in between): an edit or unpublishing shows within this delay.
+CONVERSION_FORM_CHECK_SECONDS = env_int("CONVERSION_FORM_CHECK_SECONDS", 5, minimum=0)
 CONVERSION_RATE_LIMIT_PER_MINUTE = env_int("CONVERSION_RATE_LIMIT_PER_MINUTE", 20, minimum=1)
 CONVERSION_DOWNLOAD_MAX_AGE_HOURS = env_int("CONVERSION_DOWNLOAD_MAX_AGE_HOURS", 72, minimum=1)
 # Campaigns (campaigns.sending): a sender's lease on a chunk of deliveries. It only runs out

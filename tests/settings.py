@@ -19,3 +19,7 @@ from inbound.settings import *  # noqa: F403
 # racing the tests that run the relay in this process. Tests of the wake turn it on; the
 # embedded-default test runs the project's own settings, where it is on.
 CONVERSION_RELAY_WAKE = False
+
+# Tests change forms and post to them at once, in one process: every request checks the form
+# (the query-count tests of a public submission turn the production delay back on).
+CONVERSION_FORM_CHECK_SECONDS = 0

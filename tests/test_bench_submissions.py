@@ -35,19 +35,29 @@ def test_submissions_bench_prints_one_json_line_with_figures_and_targets() -> No
     assert report["bench"] == "submissions"
     assert report["database"] in {"sqlite", "postgresql"}
     assert report["accepted"] > 0
-    assert report["stored"] >= report["accepted"]
-    assert report["lost"] == 0
+    assert report["requests"] == report["accepted"] + report["rejected"] + report["failed"]
+    assert report["stored"] == report["accepted"] and report["lost"] == 0
+    assert report["unexplained_stored"] == 0
     assert report["baseline_rps"] > 0
     assert report["floor_rps"] > 0 and report["floor_errors"] == 0
     assert report["submissions_vs_floor"] > 0
     assert report["submissions_p99_ms"] >= report["submissions_p50_ms"] > 0
-    for name in ("outage_accepted", "outage_stored", "outage_optin_emails"):
+    assert report["relay_drain_s"] >= 0 and report["relay_unapplied"] == 0
+    assert report["optin_emails"] == report["stored"]
+    assert report["relay_backlog"] == 900  # the goal's 300/s for the 3 s of the run
+    assert report["relay_backlog_unapplied"] == report["relay_backlog_emails_missing"] == 0
+    for name in ("outage_accepted", "outage_stored", "outage_optin_emails", "outage_lost"):
         assert isinstance(report[name], int), name
     assert set(report["targets"]) == {
         "submissions_rps",
-        "vs_baseline",
+        "submissions_vs_floor",
         "submissions_p99_ms",
+        "failed",
+        "floor_errors",
         "lost",
+        "relay_drain_s",
+        "relay_backlog_drain_s",
+        "outage_failed",
         "outage_lost",
         "outage_emails_missing",
     }

@@ -89,7 +89,9 @@ def env_database(name: str, default_sqlite: Path) -> dict[str, Any]:
     if config["ENGINE"] != "django.db.backends.sqlite3" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. .../inbound.")
     if config["ENGINE"] == "django.db.backends.postgresql":
-        config["CONN_HEALTH_CHECKS"] = True
+        # No CONN_HEALTH_CHECKS: they cost a `SELECT 1` on every request. A connection that
+        # broke (a database restart) fails the one request that uses it with an error page,
+        # never a false thank-you, and Django drops it at the end of that request.
         # /readyz and request threads must never hang on an unreachable server.
         config.setdefault("OPTIONS", {})["connect_timeout"] = 5
     return config

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from contacts.models import ConsentRecord, Contact, Subscription, Tombstone, Touchpoint
 from contacts.validation import email_hash
-from conversion import services, wake
+from conversion import wake
 from conversion.models import SideEffect, Submission
 from conversion.outbox import effects_due
 from conversion.services import (
@@ -288,22 +288,6 @@ def test_the_same_submission_after_the_window_counts_again(settings: Any) -> Non
     )
     second, created = submit(form, email="ana@correo.example")
     assert created and second != first
-
-
-def test_a_concurrent_twin_insert_returns_the_first_and_writes_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Two requests pass the look-up at once: the unique key stops the second insert."""
-    form = newsletter_form()
-    twin, _created = submit(form, email="ana@correo.example", boletin=True)
-    # The second request did not see the twin (it was not committed yet when it looked).
-    monkeypatch.setattr(services, "_existing", lambda keys, since: None)
-
-    again, created = submit(form, email="ana@correo.example", boletin=True)
-
-    assert not created and again == twin
-    assert Submission.objects.count() == 1
-    assert SideEffect.objects.count() == 1
 
 
 def test_the_submission_stands_when_the_broker_is_down_and_its_effects_wait_in_the_outbox(

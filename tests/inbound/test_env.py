@@ -35,14 +35,14 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch: pytest.MonkeyPa
     assert env_list("HOSTS") == ["a.example", "b.example"]
 
 
-def test_postgres_url_gets_health_checks_and_a_connect_timeout(
+def test_postgres_url_gets_a_connect_timeout_and_no_health_check_per_request(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:
     monkeypatch.setenv("DB", "postgres://u:p@db.internal:5433/inbound")
     config = env_database("DB", default_sqlite=tmp_path)  # type: ignore[arg-type]
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 5433, "inbound")
-    assert config["CONN_HEALTH_CHECKS"] is True
+    assert config.get("CONN_HEALTH_CHECKS", False) is False  # a `SELECT 1` per request
     assert config["OPTIONS"]["connect_timeout"] == 5
 
 
