@@ -29,7 +29,14 @@ from django.views.decorators.http import condition
 
 from contacts.models import Topic
 from content.models import FAQ, LANGUAGES, Article, Page, Publishable, Video
-from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
+from content.selectors import (
+    article_cards_live,
+    articles_live,
+    faqs_live,
+    in_language,
+    pages_live,
+    videos_live,
+)
 from content.services import PreviewLinkInvalid, content_preview_read
 from inbound.lib.pagecache import public_page
 
@@ -276,9 +283,10 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
+    # Lazy: the template evaluates it only when its fragment is not kept (inbound.lib.pagecache).
     related = (
-        in_language(Article.objects.live())
-        .filter(topics__in=[topic.pk for topic in article.topics.all()])
+        in_language(article_cards_live())
+        .filter(topics__in=article.topics.values("pk"))
         .exclude(pk=article.pk)
         .distinct()[:RELATED_MAX]
         if article.pk
@@ -322,8 +330,9 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponseBase:
     other languages' bodies, the widest columns, are not fetched."""
     language = get_language()
     others = [f"body_{code}" for code in LANGUAGES if code != language]
+    # Its topics are read by the template only when the article's text fragment is not kept.
     article = get_object_or_404(
-        in_language(articles_live()).defer(*others), **{f"slug_{language}": slug}
+        in_language(Article.objects.live()).defer(*others), **{f"slug_{language}": slug}
     )
     etag = f'"{language}-{request.GET.get("page", "1")}-{article.updated_at.timestamp():.6f}"'
     last_modified = int(article.updated_at.timestamp())
