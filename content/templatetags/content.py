@@ -30,9 +30,7 @@ def featured_articles(count: int = 3) -> list[Article]:
 def latest_articles_except(shown: list[Article], count: int = 3) -> list[Article]:
     """The newest live articles in the current language, leaving out those already `shown`."""
     return list(
-        in_language(article_cards_live()).exclude(pk__in=[article.pk for article in shown])[
-            :count
-        ]
+        in_language(article_cards_live()).exclude(pk__in=[article.pk for article in shown])[:count]
     )
 
 
