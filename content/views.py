@@ -283,15 +283,17 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
-    # Lazy: the template evaluates it only when its fragment is not kept (inbound.lib.pagecache).
-    related = (
-        in_language(article_cards_live())
-        .filter(topics__in=article.topics.values("pk"))
-        .exclude(pk=article.pk)
-        .distinct()[:RELATED_MAX]
-        if article.pk
-        else []
-    )
+    def related() -> list[Article]:
+        # Called by the template only when its fragment is not kept (inbound.lib.pagecache).
+        if not article.pk:
+            return []
+        return list(
+            in_language(article_cards_live())
+            .filter(topics__in=article.topics.values("pk"))
+            .exclude(pk=article.pk)
+            .distinct()[:RELATED_MAX]
+        )
+
     crumbs = _breadcrumbs(
         (_("News"), reverse("content:article-list")),
         (article.title, request.path),
