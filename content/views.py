@@ -38,7 +38,7 @@ from content.selectors import (
     videos_live,
 )
 from content.services import PreviewLinkInvalid, content_preview_read
-from inbound.lib.pagecache import public_page
+from inbound.lib.pagecache import public_kept, public_page
 
 PER_PAGE = 12
 RELATED_MAX = 3
@@ -329,13 +329,19 @@ def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
 @public_page
 def article_detail(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Conditional GET from the article it loads anyway (no separate lookup query); the
-    other languages' bodies, the widest columns, are not fetched."""
+    other languages' bodies, the widest columns, are not fetched. The article is kept like the
+    page's fragments, so a render with everything kept runs no query."""
     language = get_language()
-    others = [f"body_{code}" for code in LANGUAGES if code != language]
-    # Its topics are read by the template only when the article's text fragment is not kept.
-    article = get_object_or_404(
-        in_language(Article.objects.live()).defer(*others), **{f"slug_{language}": slug}
-    )
+
+    def live_article() -> Article:
+        others = [f"body_{code}" for code in LANGUAGES if code != language]
+        # Its topics are read by the template only when the article's text fragment is not kept.
+        return get_object_or_404(
+            in_language(Article.objects.live()).defer(*others), **{f"slug_{language}": slug}
+        )
+
+    # Kept under the public pages' generation: a publish, an edit or an unpublish drops it.
+    article = public_kept("article", request=request, parts=(slug,), build=live_article)
     etag = f'"{language}-{request.GET.get("page", "1")}-{article.updated_at.timestamp():.6f}"'
     last_modified = int(article.updated_at.timestamp())
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)

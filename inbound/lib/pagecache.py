@@ -20,8 +20,8 @@ Two halves:
 Parts of a page that cost queries (the home's news and topics, an article's text and related
 news) are also kept as rendered fragments (`public_fragment`, the `{% public_fragment %}` tag of
 `inbound.templatetags.fragments`) under the same generation, so the renders the page cache does
-not answer — staff, a citizen with a session cookie, a query string, the first request after a
-change — skip those queries too. `PUBLIC_FRAGMENT_CACHE_SECONDS` bounds a fragment's life; it
+not answer — a citizen with a session cookie, a query string, the page cache off — skip those
+queries too. Signed-in staff always get everything fresh. `PUBLIC_FRAGMENT_CACHE_SECONDS` bounds a fragment's life; it
 is independent of the page cache, which may be off while fragments still help.
 
 The key ignores the query string, so `?utm_source=…` variants share one entry and random
@@ -33,10 +33,11 @@ A view whose output depends on a few parameters (a list's `?page=`) names them w
 from __future__ import annotations
 
 import hashlib
+import pickle
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -52,7 +53,8 @@ FRAGMENT_KEY_PREFIX = "fragments:v1"
 # Fragments each process keeps a copy of (a few KB each): a hit then costs no cache round trip
 # beyond the generation, read once per request.
 LOCAL_FRAGMENTS = 512
-_local_fragments: dict[str, tuple[str, float]] = {}
+_local_fragments: dict[str, tuple[str | bytes, float]] = {}
+T = TypeVar("T")
 # Pages each process keeps a copy of, so a hit reads only the small generation number from the
 # shared cache, not the whole page (about 20 KB for an article).
 LOCAL_PAGES = 256
@@ -277,10 +279,24 @@ def public_fragment(
     Only for HTML that is the same for every visitor (no CSRF token, no user, no messages).
     With the cache unreachable (no generation) every call renders.
     """
+    return public_kept(name, request=request, parts=parts, build=render)
+
+
+def public_kept(
+    name: str, *, request: HttpRequest | None, parts: tuple[Any, ...], build: Callable[[], T]
+) -> T:
+    """`build()`'s value (HTML, or a picklable object such as a live article) for `name` in the
+    current language and `parts`, built once per generation, as `public_fragment` does.
+
+    An exception from `build()` (a 404) is raised and nothing is kept. Objects are handed out
+    as fresh copies, so a request changing its copy never changes another's.
+    """
     timeout = settings.PUBLIC_FRAGMENT_CACHE_SECONDS
-    generation = public_generation(request) if timeout else None
+    if not timeout or _signed_in(request):
+        return build()
+    generation = public_generation(request)
     if generation is None:
-        return render()
+        return build()
     address = ":".join(quote(str(part), safe="") for part in parts)
     if len(address) > 200:
         address = hashlib.sha256(address.encode()).hexdigest()
@@ -288,12 +304,26 @@ def public_fragment(
     now = time.time()
     local = _local_fragments.get(key)
     if local is not None and local[1] > now:
-        return local[0]
+        return _handed_out(local[0])
     stored = cache.get(key)
-    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[1] > now):
-        stored = (render(), now + timeout)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[1] > now:
+        value = stored[0]
+    else:
+        value = build()
+        stored = (value, now + timeout)
         cache.set(key, stored, timeout)
     if len(_local_fragments) >= LOCAL_FRAGMENTS:
         _local_fragments.pop(next(iter(_local_fragments)), None)
-    _local_fragments[key] = stored
-    return stored[0]
+    _local_fragments[key] = (value if isinstance(value, str) else pickle.dumps(value), stored[1])
+    return value
+
+
+def _signed_in(request: HttpRequest | None) -> bool:
+    """Staff always see what the database holds now, as with the page cache."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+def _handed_out(value: Any) -> Any:
+    # Bytes this process pickled itself (public_kept), never data from outside.
+    return value if isinstance(value, str) else pickle.loads(value)  # noqa: S301

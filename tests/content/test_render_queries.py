@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from content.models import Status
-from content.services import content_publish, content_save
+from content.services import content_publish, content_save, content_unpublish
 from tests.contacts.factories import TopicFactory
 from tests.content.factories import ArticleFactory
 
@@ -75,7 +75,7 @@ def test_home_renders_with_at_most_four_queries_and_then_none(
     assert 'id="featured-topics"' in again
 
 
-def test_article_renders_with_at_most_four_queries_and_then_one(
+def test_article_renders_with_at_most_four_queries_and_then_none(
     client: Client,
     news: list[Any],
     django_assert_max_num_queries: Any,
@@ -85,7 +85,7 @@ def test_article_renders_with_at_most_four_queries_and_then_one(
     path = article_path(article.slug_es)
     with django_assert_max_num_queries(4):
         first = html(client, path)
-    with django_assert_num_queries(1):  # the article itself: its validators and its 404
+    with django_assert_num_queries(0):
         again = html(client, path)
     assert again == first
     assert article.body_es in again
@@ -112,6 +112,18 @@ def test_an_edited_article_shows_its_new_text_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         content_save(obj=article, actor=editor)
     assert "El horario cambia a partir del lunes." in html(client, path)
+
+
+def test_an_unpublished_article_is_gone_at_once(
+    client: Client, news: list[Any], editor: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    article = news[0]
+    path = article_path(article.slug_es)
+    html(client, path)
+    with django_capture_on_commit_callbacks(execute=True):
+        content_unpublish(obj=article, actor=editor)
+    assert client.get(path).status_code == 404
+    assert article.title_es not in html(client, "/es/")
 
 
 def test_kept_fragments_are_per_language(client: Client, news: list[Any]) -> None:
