@@ -20,6 +20,16 @@ def articles_live() -> QuerySet[Article]:
     return Article.objects.live().prefetch_related("topics")
 
 
+# What an article card (`content/_article_card.html`) shows: no body in any language, the widest
+# columns, and no topics.
+CARD_FIELDS = ("id", "slug", "title", "summary", "published_at")
+
+
+def article_cards_live() -> QuerySet[Article]:
+    """Live articles with only the columns their cards show."""
+    return cast("QuerySet[Article]", Article.objects.live().only(*CARD_FIELDS))
+
+
 def pages_live() -> QuerySet[Page]:
     return Page.objects.live()
 

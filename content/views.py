@@ -29,9 +29,16 @@ from django.views.decorators.http import condition
 
 from contacts.models import Topic
 from content.models import FAQ, LANGUAGES, Article, Page, Publishable, Video
-from content.selectors import articles_live, faqs_live, in_language, pages_live, videos_live
+from content.selectors import (
+    article_cards_live,
+    articles_live,
+    faqs_live,
+    in_language,
+    pages_live,
+    videos_live,
+)
 from content.services import PreviewLinkInvalid, content_preview_read
-from inbound.lib.pagecache import public_page
+from inbound.lib.pagecache import public_kept, public_page
 
 PER_PAGE = 12
 RELATED_MAX = 3
@@ -276,14 +283,17 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
-    related = (
-        in_language(Article.objects.live())
-        .filter(topics__in=[topic.pk for topic in article.topics.all()])
-        .exclude(pk=article.pk)
-        .distinct()[:RELATED_MAX]
-        if article.pk
-        else []
-    )
+    def related() -> list[Article]:
+        # Called by the template only when its fragment is not kept (inbound.lib.pagecache).
+        if not article.pk:
+            return []
+        return list(
+            in_language(article_cards_live())
+            .filter(topics__in=article.topics.values("pk"))
+            .exclude(pk=article.pk)
+            .distinct()[:RELATED_MAX]
+        )
+
     crumbs = _breadcrumbs(
         (_("News"), reverse("content:article-list")),
         (article.title, request.path),
@@ -319,12 +329,19 @@ def _article_context(request: HttpRequest, article: Article) -> dict[str, Any]:
 @public_page
 def article_detail(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Conditional GET from the article it loads anyway (no separate lookup query); the
-    other languages' bodies, the widest columns, are not fetched."""
+    other languages' bodies, the widest columns, are not fetched. The article is kept like the
+    page's fragments, so a render with everything kept runs no query."""
     language = get_language()
-    others = [f"body_{code}" for code in LANGUAGES if code != language]
-    article = get_object_or_404(
-        in_language(articles_live()).defer(*others), **{f"slug_{language}": slug}
-    )
+
+    def live_article() -> Article:
+        others = [f"body_{code}" for code in LANGUAGES if code != language]
+        # Its topics are read by the template only when the article's text fragment is not kept.
+        return get_object_or_404(
+            in_language(Article.objects.live()).defer(*others), **{f"slug_{language}": slug}
+        )
+
+    # Kept under the public pages' generation: a publish, an edit or an unpublish drops it.
+    article = public_kept("article", request=request, parts=(slug,), build=live_article)
     etag = f'"{language}-{request.GET.get("page", "1")}-{article.updated_at.timestamp():.6f}"'
     last_modified = int(article.updated_at.timestamp())
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)

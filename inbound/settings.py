@@ -181,6 +181,10 @@ else:
 # Anonymous public pages are rendered once per language and path, then served from the cache
 # until this many seconds pass or staff change what they show (inbound.lib.pagecache).
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 300, minimum=0)
+# The costly parts of public pages (the home's news, an article's text) are kept rendered the
+# same way, for the renders the page cache does not answer: a session cookie, a query string,
+# the page cache off (signed-in staff always get everything fresh). 0 turns fragments off.
+PUBLIC_FRAGMENT_CACHE_SECONDS = env_int("PUBLIC_FRAGMENT_CACHE_SECONDS", 300, minimum=0)
 
 # Citizens' rights (contacts.links, contacts.rights): how long signed links live, how many
 # link e-mails one address may be sent a day whoever asks, and when inactive contacts without

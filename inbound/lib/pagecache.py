@@ -17,6 +17,13 @@ Two halves:
   also keeps the pages it served lately (`LOCAL_PAGES`), checked against the shared generation,
   so a hit moves a few bytes from the cache server rather than the whole page.
 
+Parts of a page that cost queries (the home's news and topics, an article's text and related
+news) are also kept as rendered fragments (`public_fragment`, the `{% public_fragment %}` tag of
+`inbound.templatetags.fragments`) under the same generation, so the renders the page cache does
+not answer — a citizen with a session cookie, a query string, the page cache off — skip those
+queries too. Signed-in staff always get everything fresh. `PUBLIC_FRAGMENT_CACHE_SECONDS` bounds a fragment's life; it
+is independent of the page cache, which may be off while fragments still help.
+
 The key ignores the query string, so `?utm_source=…` variants share one entry and random
 queries cannot flood the cache: only views whose output ignores the query may use it.
 A view whose output depends on a few parameters (a list's `?page=`) names them with
@@ -26,10 +33,11 @@ A view whose output depends on a few parameters (a list's `?page=`) names them w
 from __future__ import annotations
 
 import hashlib
+import pickle
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -41,6 +49,12 @@ from django.utils.translation import get_language, get_language_from_path
 
 GENERATION_KEY = "pages:generation"
 KEY_PREFIX = "pages:v3"
+FRAGMENT_KEY_PREFIX = "fragments:v1"
+# Fragments each process keeps a copy of (a few KB each): a hit then costs no cache round trip
+# beyond the generation, read once per request.
+LOCAL_FRAGMENTS = 512
+_local_fragments: dict[str, tuple[str | bytes, float]] = {}
+T = TypeVar("T")
 # Pages each process keeps a copy of, so a hit reads only the small generation number from the
 # shared cache, not the whole page (about 20 KB for an article).
 LOCAL_PAGES = 256
@@ -242,3 +256,74 @@ class PublicPageCacheMiddleware:
         cache.set(key, entry, timeout)
         if generation is not None:
             _remember(key, entry)
+
+
+def public_generation(request: HttpRequest | None) -> Any:
+    """The current generation, read once per request (None when the cache is unreachable)."""
+    generation = getattr(request, "_public_page_generation", None)
+    if generation is None:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:
+            generation = _first_generation()
+        if request is not None:
+            request._public_page_generation = generation  # type: ignore[attr-defined]
+    return generation
+
+
+def public_fragment(
+    name: str, *, request: HttpRequest | None, parts: tuple[Any, ...], render: Callable[[], str]
+) -> str:
+    """The HTML `render()` gives for `name` in the current language and `parts`, rendered once
+    per generation: any change staff make to public content renders it again.
+
+    Only for HTML that is the same for every visitor (no CSRF token, no user, no messages).
+    With the cache unreachable (no generation) every call renders.
+    """
+    return public_kept(name, request=request, parts=parts, build=render)
+
+
+def public_kept(
+    name: str, *, request: HttpRequest | None, parts: tuple[Any, ...], build: Callable[[], T]
+) -> T:
+    """`build()`'s value (HTML, or a picklable object such as a live article) for `name` in the
+    current language and `parts`, built once per generation, as `public_fragment` does.
+
+    An exception from `build()` (a 404) is raised and nothing is kept. Objects are handed out
+    as fresh copies, so a request changing its copy never changes another's.
+    """
+    timeout = settings.PUBLIC_FRAGMENT_CACHE_SECONDS
+    if not timeout or _signed_in(request):
+        return build()
+    generation = public_generation(request)
+    if generation is None:
+        return build()
+    address = ":".join(quote(str(part), safe="") for part in parts)
+    if len(address) > 200:
+        address = hashlib.sha256(address.encode()).hexdigest()
+    key = f"{FRAGMENT_KEY_PREFIX}:{generation}:{get_language()}:{name}:{address}"
+    now = time.time()
+    local = _local_fragments.get(key)
+    if local is not None and local[1] > now:
+        return _handed_out(local[0])
+    stored = cache.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[1] > now:
+        value = stored[0]
+    else:
+        value = build()
+        stored = (value, now + timeout)
+        cache.set(key, stored, timeout)
+    if len(_local_fragments) >= LOCAL_FRAGMENTS:
+        _local_fragments.pop(next(iter(_local_fragments)), None)
+    _local_fragments[key] = (value if isinstance(value, str) else pickle.dumps(value), stored[1])
+    return value
+
+
+def _signed_in(request: HttpRequest | None) -> bool:
+    """Staff always see what the database holds now, as with the page cache."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+def _handed_out(value: Any) -> Any:
+    # Bytes this process pickled itself (public_kept), never data from outside.
+    return value if isinstance(value, str) else pickle.loads(value)  # noqa: S301
