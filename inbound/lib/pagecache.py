@@ -21,8 +21,9 @@ Parts of a page that cost queries (the home's news and topics, an article's text
 news) are also kept as rendered fragments (`public_fragment`, the `{% public_fragment %}` tag of
 `inbound.templatetags.fragments`) under the same generation, so the renders the page cache does
 not answer — a citizen with a session cookie, a query string, the page cache off — skip those
-queries too. Signed-in staff always get everything fresh. `PUBLIC_FRAGMENT_CACHE_SECONDS` bounds a fragment's life; it
-is independent of the page cache, which may be off while fragments still help.
+queries too. Signed-in staff always get everything fresh. `PUBLIC_FRAGMENT_CACHE_SECONDS`
+bounds a fragment's life; it is independent of the page cache, which may be off while fragments
+still help.
 
 The key ignores the query string, so `?utm_source=…` variants share one entry and random
 queries cannot flood the cache: only views whose output ignores the query may use it.
