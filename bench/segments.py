@@ -22,6 +22,7 @@ import io
 import json
 import os
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -34,7 +35,7 @@ from bench import harness
 from bench.harness import BenchError, Figure, Report, Target, at_least, at_most, progress
 
 BENCH = "segments"
-BENCH_DATABASE = "inbound_bench"
+BENCH_DATABASE_PREFIX = "inbound_bench_segments"
 COUNT_GOAL_S = 1.0
 MATERIALISE_GOAL_S = 10.0
 IMPORT_GOAL_RPS = 3000.0
@@ -207,14 +208,17 @@ def create_database(database_url: str) -> BenchDatabase:
         with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
             connection.execute(statement)
 
+    # A name of this run's own: two runs on one server (CI and a developer, two checkouts)
+    # never drop each other's database.
+    name = f"{BENCH_DATABASE_PREFIX}_{os.getpid()}_{secrets.token_hex(4)}"
     try:
-        admin(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        admin(f"CREATE DATABASE {BENCH_DATABASE}")
+        admin(f"CREATE DATABASE {name}")
     except psycopg.Error as error:
-        raise BenchError(f"could not create the database {BENCH_DATABASE}: {error}") from error
+        raise BenchError(f"could not create the database {name}: {error}") from error
     parts = urlsplit(database_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DATABASE}", "", ""))
-    return BenchDatabase(url, vendor, lambda: admin(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}"))
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    # FORCE: the name is this run's, so nobody else's session can be cut.
+    return BenchDatabase(url, vendor, lambda: admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def django_setup(url: str) -> None:

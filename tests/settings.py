@@ -13,3 +13,15 @@ import os
 os.environ.setdefault("DEBUG", "1")
 
 from inbound.settings import *  # noqa: F403
+
+# PBKDF2's cost is the point in production; in tests it adds a third of a second to every
+# sign-in and password set.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if REDIS_URL:  # noqa: F405
+    # Runs and pytest-xdist workers share the Redis cache database: each test process keeps its
+    # keys under its own prefix, and clears only those (tests/cache.py). tests/conftest.py sets
+    # the prefix to the process's namespace; processes a test starts (a Celery worker) inherit
+    # it through CELERY_NAMESPACE, so they read and write the same keys.
+    CACHES["default"]["BACKEND"] = "tests.cache.ProcessRedisCache"  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = CELERY_NAMESPACE or "test"  # noqa: F405
