@@ -63,9 +63,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Tests sharing a costly process run in one pytest-xdist worker (`--dist loadgroup`), one after
 # the other: the real Celery worker starts once, and the benches, which each start servers and
-# workers of their own, do not measure each other.
-XDIST_GROUPS = {"worker": "celery-worker", "bench": "bench"}
+# workers of their own, do not measure each other. They are sent first: the benches are the
+# longest group, and would otherwise end the run alone on one worker.
+XDIST_GROUPS = {"bench": "bench", "worker": "celery-worker"}
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _group_order(item: pytest.Item) -> int:
+    marked = [i for i, marker in enumerate(XDIST_GROUPS) if item.get_closest_marker(marker)]
+    return marked[0] if marked else len(XDIST_GROUPS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -73,6 +79,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker, group in XDIST_GROUPS.items():
             if item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_group_order)  # stable: the order of the files within each part
     if not CHROMIUM.exists() and any(item.get_closest_marker("browser") for item in items):
         # Stop before the first test rather than fail every browser test halfway through.
         pytest.exit(
@@ -81,6 +89,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "them out with `-m 'not browser'`.",
             returncode=pytest.ExitCode.USAGE_ERROR,
         )
+
+
+@pytest.fixture(autouse=True)
+def _database_as_migrated(request: pytest.FixtureRequest, django_db_blocker: Any) -> None:
+    """Browser tests keep the seeded live site between them (tests/e2e/conftest.py, `site`);
+    any other test starts from the database as migrated."""
+    if "site" not in request.fixturenames and flush.layer_kept():
+        with django_db_blocker.unblock():
+            flush.layer_drop()
 
 
 @pytest.fixture(autouse=True)

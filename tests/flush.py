@@ -8,6 +8,10 @@ test on a busy machine, for tests that wrote to a handful of tables. Here only t
 hold rows are emptied, and the rows migrate left (the reference data: content types,
 permissions, role groups) are kept: when a test changed them, Django's own flush runs instead
 and the reference is taken again.
+
+A module of browser tests can keep more: once its live site is seeded, `layer_keep()` makes the
+seeded rows part of the reference, so each test starts from the seeded site without seeding it
+again; `layer_drop()` empties them when the module is done (or a test of another kind runs).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Any
 from django.db import connections, transaction
 from django.test import TransactionTestCase
 
-# Per database alias: the tables that hold rows as migrated, with a digest of those rows.
+# Per database alias: the tables that hold rows as migrated (_base) or as seeded (_reference,
+# the same object when no layer is kept), with a digest of those rows.
+_base: dict[str, dict[str, str]] = {}
 _reference: dict[str, dict[str, str]] = {}
 _tables: dict[str, list[str]] = {}
 _triggered: dict[str, set[str]] = {}
@@ -57,6 +63,10 @@ def _tables_with_triggers(connection: Any) -> set[str]:
         return {row[0].strip('"') for row in cursor.fetchall()}
 
 
+def _rows_now(connection: Any) -> dict[str, str]:
+    return {table: _digest(connection, table) for table in _tables_with_rows(connection)}
+
+
 def reference_take(alias: str = "default") -> None:
     """Remember the tables that hold rows now, as migrate left them, and what they hold."""
     connection = connections[alias]
@@ -64,9 +74,25 @@ def reference_take(alias: str = "default") -> None:
         only_existing=True, include_views=False
     )
     _triggered[alias] = _tables_with_triggers(connection)
-    _reference[alias] = {
-        table: _digest(connection, table) for table in _tables_with_rows(connection)
-    }
+    _base[alias] = _reference[alias] = _rows_now(connection)
+
+
+def layer_kept(alias: str = "default") -> bool:
+    return alias in _base and _reference[alias] is not _base[alias]
+
+
+def layer_keep(alias: str = "default") -> None:
+    """Keep the rows written since the reference (a seeded site) after each test from now on."""
+    _reference[alias] = _rows_now(connections[alias])
+
+
+def layer_drop(alias: str = "default") -> None:
+    """Empty the kept layer: back to the database as migrated."""
+    if not layer_kept(alias):
+        return
+    _reference[alias] = _base[alias]
+    if not tables_empty(alias):
+        _django_flush(alias)
 
 
 def tables_empty(alias: str = "default") -> bool:
@@ -91,6 +117,14 @@ def tables_empty(alias: str = "default") -> bool:
         if truncated:
             cursor.execute(f"TRUNCATE {', '.join(_quoted(connection, t) for t in truncated)}")
     return True
+
+
+def _django_flush(alias: str) -> None:
+    """Django's flush; post_migrate writes the reference data again, under new ids."""
+    from django.core.management import call_command
+
+    call_command("flush", verbosity=0, interactive=False, database=alias)
+    reference_take(alias)
 
 
 _django_fixture_teardown = TransactionTestCase._fixture_teardown

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from inbound.demo import demo_seed
 from inbound.lib.translations import catalogues_compile
+from tests import flush
 from tests.conftest import CHROMIUM  # checked before any test runs
 
 # Headless in a container that may have no internet: without these Chromium keeps trying to reach
@@ -80,9 +81,14 @@ def site(live_server: Any, transactional_db: None, compiled_translations: None) 
     """The live site, with the demo institution's legal texts; returns its base URL.
 
     The live server answers from another thread, so data must be committed to be seen there:
-    hence `transactional_db`, and seeding here, once the database is ready.
+    hence `transactional_db`, and seeding here, once the database is ready. The seeded rows are
+    kept between the tests that use the site (tests/flush.py): a test empties only what it
+    added, and the next one finds the site seeded, unless a test changed the seeded rows or a
+    test of another kind ran in between.
     """
-    demo_seed(with_passwords=False)
+    if not flush.layer_kept():
+        demo_seed(with_passwords=False)
+        flush.layer_keep()
     return str(live_server.url)
 
 
