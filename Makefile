@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # every process (web, worker, beat, tests) reads the same ones.
 export DEBUG := 1
 
-.PHONY: install run test lint bench messages clean
+.PHONY: install run test lint chromium bench messages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,26 @@ run: install
 	@echo
 	$(VENV)/bin/honcho --no-prefix start --no-colour -f Procfile.dev
 
-## test: lint (ruff, mypy, import contracts), migrations check, and the whole pytest suite (unit, integration, browser)
-test: install lint
+## test: lint (ruff, mypy, import contracts), migrations check, and the whole pytest suite
+##       (unit, integration, browser) over every core (pytest-xdist; TEST_WORKERS=1 for one process)
+TEST_WORKERS ?= auto
+test: install chromium lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) --dist loadgroup
+
+## chromium: Debian's Chromium for the browser tests, installed when we are root with apt-get;
+##           otherwise stop before anything runs, with the command to install it
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing chromium (Debian) for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "make: the browser tests need Chromium at /usr/bin/chromium; install it with:" >&2; \
+	    echo "    sudo apt-get install chromium" >&2; \
+	    exit 1; \
+	  fi; }
 
 lint: install
 	$(VENV)/bin/ruff check .

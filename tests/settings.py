@@ -23,3 +23,15 @@ CONVERSION_RELAY_WAKE = False
 # Tests change forms and post to them at once, in one process: every request checks the form
 # (the query-count tests of a public submission turn the production delay back on).
 CONVERSION_FORM_CHECK_SECONDS = 0
+
+# PBKDF2's cost is the point in production; in tests it adds a third of a second to every
+# sign-in and password set.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if REDIS_URL:  # noqa: F405
+    # Runs and pytest-xdist workers share the Redis cache database: each test process keeps its
+    # keys under its own prefix, and clears only those (tests/cache.py). tests/conftest.py sets
+    # the prefix to the process's namespace; processes a test starts (a Celery worker) inherit
+    # it through CELERY_NAMESPACE, so they read and write the same keys.
+    CACHES["default"]["BACKEND"] = "tests.cache.ProcessRedisCache"  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = CELERY_NAMESPACE or "test"  # noqa: F405

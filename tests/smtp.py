@@ -22,7 +22,13 @@ class SmtpSink:
         self.answers: dict[str, str] = {}
         self.hang_up_at: set[int] = set()
         self.pipelining = True
+        self.port = 0  # set when its server starts
         self._data = 0
+
+    @property
+    def url(self) -> str:
+        """EMAIL_URL for a process that should send here."""
+        return f"smtp://127.0.0.1:{self.port}"
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from bench.harness import at_least, at_most, database_vendor, result_line
 from bench.loadgen import parse_wrk_output, python_load
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.benches import bench_run
 
 WRK_OUTPUT = """\
 Running 1s test @ http://127.0.0.1:8000/es/
@@ -36,20 +31,6 @@ Requests/sec:   1098.50
 Transfer/sec:     20.00MB
 Non-200 responses: 4
 """
-
-
-def _bench(*args: str) -> subprocess.CompletedProcess[str]:
-    # The bench picks its database from the environment (DATABASE_URL, else the SQLite file
-    # under var/), not pytest-django's test database.
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 class _StatusHandler(BaseHTTPRequestHandler):
@@ -76,8 +57,11 @@ def status_server() -> Iterator[str]:
         server.server_close()
 
 
-def test_http_bench_prints_one_json_line_with_figures_and_targets() -> None:
-    completed = _bench("http", "--duration", "1", "--rounds", "1")
+@pytest.mark.bench
+def test_http_bench_prints_one_json_line_with_figures_and_targets(bench_database_url: str) -> None:
+    completed = bench_run(
+        "http", "--duration", "1", "--rounds", "1", database_url=bench_database_url, timeout=120
+    )
 
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
@@ -100,8 +84,9 @@ def test_http_bench_prints_one_json_line_with_figures_and_targets() -> None:
         assert isinstance(target["met"], bool)
 
 
+@pytest.mark.bench
 def test_unknown_bench_exits_2_and_lists_the_available_ones() -> None:
-    completed = _bench("nosuch")
+    completed = bench_run("nosuch", database_url=None, timeout=60)
 
     assert completed.returncode == 2
     assert "http" in completed.stderr

@@ -1,29 +1,25 @@
-"""`python -m bench pages`: a short run on the configured database prints its figures."""
+"""`python -m bench pages`: a short run on a throwaway database prints its figures."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.benches import bench_run
+
+pytestmark = pytest.mark.bench
 
 PAGES = ("baseline", "article_cached", "article_uncached", "home_cached")
 
 
-def test_pages_bench_prints_one_json_line_with_figures_and_targets() -> None:
-    # The bench uses the configured database (DATABASE_URL, else the SQLite file under var/),
-    # not pytest-django's test database: it migrates and seeds it as a deployment would.
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "pages", "--duration", "1", "--rounds", "1"],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+def test_pages_bench_prints_one_json_line_with_figures_and_targets(
+    bench_database_url: str,
+) -> None:
+    # The bench migrates and seeds the database it is given, as a deployment would.
+    completed = bench_run(
+        "pages", "--duration", "1", "--rounds", "1", database_url=bench_database_url, timeout=180
     )
 
     assert completed.returncode == 0, completed.stderr
@@ -52,15 +48,7 @@ def test_pages_bench_prints_one_json_line_with_figures_and_targets() -> None:
 
 
 def test_pages_bench_rejects_bad_options_with_exit_2() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "pages", "--duration", "0"],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = bench_run("pages", "--duration", "0", database_url=None, timeout=60)
 
     assert completed.returncode == 2
     assert "--duration" in completed.stderr
@@ -69,23 +57,7 @@ def test_pages_bench_rejects_bad_options_with_exit_2() -> None:
 
 def test_pages_bench_on_an_empty_database_exits_1_with_an_error_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty.sqlite3"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "pages",
-            "--skip-setup",
-            "--database-url",
-            f"sqlite:///{empty}",
-        ],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = bench_run("pages", "--skip-setup", database_url=f"sqlite:///{empty}", timeout=60)
 
     assert completed.returncode == 1, completed.stderr
     report = json.loads(completed.stdout)

@@ -1,37 +1,25 @@
-"""`python -m bench segments`: a small run on the configured database prints its figures."""
+"""`python -m bench segments`: a small run prints its figures."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.benches import bench_run
+
+pytestmark = pytest.mark.bench
 
 
-def test_segments_bench_prints_one_json_line_with_figures_and_targets() -> None:
-    # The bench builds its own database next to the configured one (DATABASE_URL, else SQLite).
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "segments",
-            "--size",
-            "2000",
-            "--rounds",
-            "1",
-            "--import-rows",
-            "1000",
-        ],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
+def test_segments_bench_prints_one_json_line_with_figures_and_targets(
+    bench_database_url: str,
+) -> None:
+    # The bench creates a database of its own, for this run, on the server of the one given.
+    completed = bench_run(
+        "segments",
+        *("--size", "2000", "--rounds", "1", "--import-rows", "1000"),
+        database_url=bench_database_url,
         timeout=300,
-        check=False,
     )
 
     assert completed.returncode == 0, completed.stderr

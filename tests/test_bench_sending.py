@@ -5,41 +5,27 @@ flight."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.benches import bench_run
+
+pytestmark = pytest.mark.bench
 
 
 @pytest.mark.skipif(
     settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
     reason="a worker, the bench and its children write at once: PostgreSQL (CI sets it)",
 )
-def test_sending_bench_prints_one_json_line_and_loses_nobody_when_the_worker_is_killed() -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "sending",
-            "--size",
-            "300",
-            "--plain",
-            "300",
-            "--fault-size",
-            "1500",
-        ],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
+def test_sending_bench_prints_one_json_line_and_loses_nobody_when_the_worker_is_killed(
+    bench_database_url: str,
+) -> None:
+    completed = bench_run(
+        "sending",
+        *("--size", "300", "--plain", "300", "--fault-size", "1500"),
+        database_url=bench_database_url,
         timeout=600,
-        check=False,
     )
 
     assert completed.returncode == 0, completed.stderr

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.benches import bench_run
+
+pytestmark = pytest.mark.bench
 
 
-def _bench(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    # The bench uses the configured database (DATABASE_URL, else the SQLite file under var/)
-    # and starts its own Redis, SMTP sink, Celery worker and gunicorn.
-    return subprocess.run(
-        [sys.executable, "-m", "bench", "submissions", *args],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+def _bench(*args: str, database_url: str | None, timeout: int) -> subprocess.CompletedProcess[str]:
+    # The bench starts its own Redis, SMTP sink, Celery worker and gunicorn.
+    return bench_run("submissions", *args, database_url=database_url, timeout=timeout)
+
+
+def test_submissions_bench_prints_one_json_line_with_figures_and_targets(
+    bench_database_url: str,
+) -> None:
+    completed = _bench(
+        "--duration", "3", "--outage", "1", database_url=bench_database_url, timeout=400
     )
-
-
-def test_submissions_bench_prints_one_json_line_with_figures_and_targets() -> None:
-    completed = _bench("--duration", "3", "--outage", "1", timeout=400)
 
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
@@ -66,7 +62,7 @@ def test_submissions_bench_prints_one_json_line_with_figures_and_targets() -> No
 
 
 def test_an_outage_as_long_as_the_run_is_refused_with_exit_2() -> None:
-    completed = _bench("--duration", "5", "--outage", "5", timeout=60)
+    completed = _bench("--duration", "5", "--outage", "5", database_url=None, timeout=60)
 
     assert completed.returncode == 2
     assert "--outage" in completed.stderr

@@ -4,43 +4,29 @@ advances exactly once even though the worker was killed mid-run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.benches import bench_run
+
+pytestmark = pytest.mark.bench
 
 
 @pytest.mark.skipif(
     settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
     reason="SKIP LOCKED claims from two worker processes and the bench: PostgreSQL (CI sets it)",
 )
-def test_workflows_bench_prints_one_json_line_and_advances_everyone_once_despite_a_kill() -> None:
+def test_workflows_bench_prints_one_json_line_and_advances_everyone_once_despite_a_kill(
+    bench_database_url: str,
+) -> None:
     # 1,500 in the fault run: more than the two first batches of 500 the worker's two processes
     # claim at once, so the worker is killed while enrollments are still due.
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "workflows",
-            "--size",
-            "300",
-            "--fault-size",
-            "1500",
-            "--floor-size",
-            "300",
-        ],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
+    completed = bench_run(
+        "workflows",
+        *("--size", "300", "--fault-size", "1500", "--floor-size", "300"),
+        database_url=bench_database_url,
         timeout=300,
-        check=False,
     )
 
     assert completed.returncode == 0, completed.stderr

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.conf.urls.i18n import i18n_patterns
-from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -622,10 +621,6 @@ def test_import_runs_in_the_celery_worker_after_commit(
     assert not Path(job.file.path).exists()
 
 
-@pytest.mark.skipif(
-    ImportJob not in admin.site._registry,
-    reason="contacts/admin/__init__.py does not import contacts.admin.imports yet",
-)
 def test_import_admin_lists_jobs_with_a_link_to_their_report(marketer: Any, analyst: Any) -> None:
     job = run(job_for(csv_bytes("email\nana@correo.example\n"), mapping={"0": "email"}))
     response = staff_client(marketer).get(reverse("admin:contacts_importjob_changelist"))

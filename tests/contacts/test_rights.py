@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.conf.urls.i18n import i18n_patterns
-from django.contrib import admin
 from django.core import mail, signing
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, include, path, reverse
@@ -21,7 +20,6 @@ from django.utils import timezone, translation
 
 import inbound.urls
 from contacts import links, rights
-from contacts.admin.rights import RIGHTS_ACTIONS
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -705,9 +703,8 @@ def test_a_tombstone_stops_imports_bringing_the_person_back(vecina: Contact) -> 
 
 
 def test_staff_can_anonymise_from_the_admin_with_a_reason(
-    client: Client, vecina: Contact, marketer: Any, monkeypatch: pytest.MonkeyPatch
+    client: Client, vecina: Contact, marketer: Any
 ) -> None:
-    monkeypatch.setattr(admin.site._registry[Contact], "actions", RIGHTS_ACTIONS)
     client.force_login(marketer)
     changelist = reverse("admin:contacts_contact_changelist")
     selection = {"action": "contacts_anonymise", "_selected_action": [vecina.pk]}
@@ -727,9 +724,8 @@ def test_staff_can_anonymise_from_the_admin_with_a_reason(
 
 
 def test_staff_download_a_citizens_data_and_it_is_audited(
-    client: Client, vecina: Contact, marketer: Any, monkeypatch: pytest.MonkeyPatch
+    client: Client, vecina: Contact, marketer: Any
 ) -> None:
-    monkeypatch.setattr(admin.site._registry[Contact], "actions", RIGHTS_ACTIONS)
     client.force_login(marketer)
 
     response = client.post(
@@ -744,10 +740,9 @@ def test_staff_download_a_citizens_data_and_it_is_audited(
 
 
 def test_staff_send_a_citizen_their_data_link_by_email(
-    client: Client, vecina: Contact, marketer: Any, monkeypatch: pytest.MonkeyPatch,
+    client: Client, vecina: Contact, marketer: Any,
     eager_celery: None, django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr(admin.site._registry[Contact], "actions", RIGHTS_ACTIONS)
     client.force_login(marketer)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -766,9 +761,8 @@ def test_staff_send_a_citizen_their_data_link_by_email(
 
 
 def test_analysts_cannot_export_or_anonymise(
-    client: Client, vecina: Contact, analyst: Any, monkeypatch: pytest.MonkeyPatch
+    client: Client, vecina: Contact, analyst: Any
 ) -> None:
-    monkeypatch.setattr(admin.site._registry[Contact], "actions", RIGHTS_ACTIONS)
     client.force_login(analyst)
     changelist = reverse("admin:contacts_contact_changelist")
 

@@ -11,8 +11,7 @@ from urllib.parse import quote, quote_from_bytes
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conversion import services
@@ -33,11 +32,6 @@ pytestmark = pytest.mark.django_db
 FIELD_KEYS = ["email", "first_name", "postal_code", "last_name", "topics", "newsletter",
               "remember", "utm_source", "website", "started", "csrfmiddlewaretoken"]  # fmt: skip
 OK_STATUSES = {302, 400, 403, 413, 429}
-EXAMPLES = hypothesis_settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 # Any code point, lone surrogates and NUL included (sent as raw bytes: surrogates are not
 # valid UTF-8, which is exactly what a hostile client may send).
@@ -79,7 +73,6 @@ def assert_answered_safely(response: Any, before: tuple[int, ...], language: str
     pairs=st.lists(st.tuples(field_names, field_values), max_size=15),
     language=st.sampled_from(["es", "en"]),
 )
-@EXAMPLES
 def test_random_form_fields_never_give_a_server_error(
     client: Client, form: Form, pairs: list[tuple[str, str]], language: str
 ) -> None:
@@ -100,7 +93,6 @@ def test_random_form_fields_never_give_a_server_error(
     value=field_values,
     language=st.sampled_from(["es", "en"]),
 )
-@EXAMPLES
 def test_one_bad_value_in_a_good_form_shows_an_error_by_the_field_or_is_stored_whole(
     client: Client, form: Form, field: str, value: str, language: str
 ) -> None:
@@ -125,7 +117,6 @@ def test_one_bad_value_in_a_good_form_shows_an_error_by_the_field_or_is_stored_w
     "application/json", "text/plain", "application/x-www-form-urlencoded",
     "multipart/form-data", "multipart/form-data; boundary=xyz", "application/xml", "",
 ]))  # fmt: skip
-@EXAMPLES
 def test_any_body_with_any_content_type_never_gives_a_server_error(
     client: Client, form: Form, body: bytes, content_type: str
 ) -> None:
@@ -146,7 +137,6 @@ def test_a_json_body_is_answered_with_the_form_errors(client: Client, form: Form
 
 
 @given(token=st.one_of(st.none(), any_text))
-@EXAMPLES
 def test_a_missing_or_wrong_csrf_token_gets_403(form: Form, token: str | None) -> None:
     client = Client(enforce_csrf_checks=True)
     client.get(form_url(form))
@@ -180,7 +170,6 @@ def test_a_body_over_the_limit_gets_413(client: Client, form: Form) -> None:
 
 
 @given(token=any_text, method=st.sampled_from(["get", "post"]))
-@EXAMPLES
 def test_random_optin_tokens_never_give_a_server_error_and_change_nothing(
     client: Client, form: Form, token: str, method: str
 ) -> None:
@@ -193,7 +182,6 @@ def test_random_optin_tokens_never_give_a_server_error_and_change_nothing(
 
 
 @given(token=any_text)
-@EXAMPLES
 def test_random_contact_tokens_in_the_address_are_ignored(
     client: Client, form: Form, token: str
 ) -> None:

@@ -10,7 +10,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,12 +264,10 @@ def test_each_citizen_gets_a_whole_message_of_their_own_over_smtp(
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_sends_the_optin_email(celery_worker_process: Any) -> None:
-    """The relay task runs in a real worker process, which writes mail with the file backend
-    (EMAIL_URL unset: var/mail/)."""
-    if settings.EMAIL_FILE_PATH is None or "EMAIL_URL" in __import__("os").environ:
-        pytest.skip("the worker's e-mail backend is not the file backend")
-    folder = Path(settings.EMAIL_FILE_PATH)
+def test_a_real_worker_sends_the_optin_email(
+    celery_worker_process: Any, worker_smtp_sink: SmtpSink
+) -> None:
+    """The relay task runs in a real worker process, which sends over SMTP to the sink."""
     address = f"vecina-{uuid.uuid4().hex[:8]}@correo.example"
     with transaction.atomic():
         submission = submit(newsletter_form(), email=address, boletin=True)
@@ -284,5 +281,10 @@ def test_a_real_worker_sends_the_optin_email(celery_worker_process: Any) -> None
             break
         time.sleep(0.2)
     assert effect is not None and effect.status == SideEffect.Status.DONE
-    sent = [p for p in folder.glob("*.log") if address in p.read_text(errors="replace")]
-    assert sent, "the worker marked it done but no e-mail file names the address"
+    assert worker_smtp_sink.recipients.count(address) == 1
+    parsed = [
+        email.message_from_bytes(m, policy=email.policy.default)
+        for m in worker_smtp_sink.messages
+    ]
+    message = next(m for m in parsed if str(m["To"]) == address)
+    assert str(message["Subject"]).strip().startswith("Confirma tu suscripción")

@@ -13,8 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contacts.models import Contact, Touchpoint
@@ -611,11 +610,6 @@ bodies = st.fixed_dictionaries(
 
 
 @given(body=bodies, language=st.sampled_from(["es", "en", "xx"]))
-@hypothesis_settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 def test_json_endpoint_never_fails_with_a_server_error(
     client: Client, form: Form, settings: Any, body: dict[str, Any], language: str
 ) -> None:
@@ -645,11 +639,6 @@ def test_json_endpoint_never_fails_with_a_server_error(
         ["application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "text/plain"]
     ),
     token=st.sampled_from(["valid", "other", ""]),
-)
-@hypothesis_settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_framed_form_never_fails_with_a_server_error(
     client: Client,

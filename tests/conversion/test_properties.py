@@ -40,8 +40,7 @@ from django.utils.crypto import get_random_string
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from hypothesis import HealthCheck, assume, event, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -62,13 +61,6 @@ from tests.conversion.landing_factories import answers as landing_answers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_in_tmp")]
 
-EXAMPLES = hypothesis_settings(
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-# For small input spaces (a few methods in a few orders): more examples would repeat them.
-FEW_EXAMPLES = hypothesis_settings(EXAMPLES, max_examples=12)
 LANGUAGES = st.sampled_from(["es", "en"])
 URLENCODED = "application/x-www-form-urlencoded"
 BOUNDARY = "inbound-property-test-7MA4YWxkTrZu0gW"
@@ -557,7 +549,6 @@ def test_the_valid_answers_are_stored_once_on_each_endpoint(endpoint: Endpoint) 
 
 
 @given(answers=one_answer_changed(), language=LANGUAGES)
-@EXAMPLES
 def test_one_answer_changed_is_stored_whole_or_refused_by_its_field(
     endpoint: Endpoint, answers: Answers, language: str
 ) -> None:
@@ -565,7 +556,6 @@ def test_one_answer_changed_is_stored_whole_or_refused_by_its_field(
 
 
 @given(answers=any_answers(), language=LANGUAGES)
-@EXAMPLES
 def test_any_answers_are_stored_whole_or_refused_with_every_error_shown(
     endpoint: Endpoint, answers: Answers, language: str
 ) -> None:
@@ -598,7 +588,6 @@ content_types = st.one_of(
 
 
 @given(body=bodies, content_type=content_types, language=LANGUAGES)
-@EXAMPLES
 def test_any_body_with_any_content_type_is_answered_without_a_server_error(
     endpoint: Endpoint, body: bytes, content_type: str, language: str
 ) -> None:
@@ -674,7 +663,6 @@ csrf_cases = st.builds(
 
 
 @given(csrf=csrf_cases, language=LANGUAGES)
-@EXAMPLES
 def test_only_the_pages_own_csrf_token_is_accepted(
     endpoint: Endpoint, csrf: Csrf, language: str
 ) -> None:
@@ -819,7 +807,6 @@ def optin_payload(submission: Submission) -> dict[str, Any]:
 
 
 @given(data=st.data(), method=st.sampled_from(["get", "post"]), language=LANGUAGES)
-@EXAMPLES
 def test_a_tampered_optin_link_gets_a_clear_page_and_changes_nothing(
     pending: Submission, data: st.DataObject, method: str, language: str
 ) -> None:
@@ -839,7 +826,6 @@ def test_a_tampered_optin_link_gets_a_clear_page_and_changes_nothing(
 
 
 @given(max_days=st.integers(1, 30), age_hours=st.integers(0, 24 * 60), language=LANGUAGES)
-@EXAMPLES
 def test_an_optin_link_confirms_within_its_max_age_and_is_refused_as_expired_after(
     pending: Submission, max_days: int, age_hours: int, language: str
 ) -> None:
@@ -869,7 +855,6 @@ def test_an_optin_link_confirms_within_its_max_age_and_is_refused_as_expired_aft
 @given(
     methods=st.lists(st.sampled_from(["get", "post"]), min_size=2, max_size=4), language=LANGUAGES
 )
-@FEW_EXAMPLES
 def test_confirming_again_changes_nothing_and_says_it_was_done(
     pending: Submission, methods: list[str], language: str
 ) -> None:
@@ -896,7 +881,6 @@ def test_confirming_again_changes_nothing_and_says_it_was_done(
 
 
 @given(csrf=csrf_cases, language=LANGUAGES)
-@EXAMPLES
 def test_confirming_needs_the_pages_own_csrf_token(
     pending: Submission, csrf: Csrf, language: str
 ) -> None:
@@ -935,7 +919,6 @@ def downloads() -> int:
 
 
 @given(data=st.data(), language=LANGUAGES)
-@EXAMPLES
 def test_a_tampered_download_link_gets_a_clear_page_and_no_file(
     gated: tuple[LandingPage, Submission], data: st.DataObject, language: str
 ) -> None:
@@ -961,7 +944,6 @@ def test_a_tampered_download_link_gets_a_clear_page_and_no_file(
 @given(
     max_hours=st.integers(1, 24 * 7), age_minutes=st.integers(0, 60 * 24 * 14), language=LANGUAGES
 )
-@EXAMPLES
 def test_a_download_link_works_within_its_max_age_and_is_refused_as_expired_after(
     gated: tuple[LandingPage, Submission], max_hours: int, age_minutes: int, language: str
 ) -> None:

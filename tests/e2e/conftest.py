@@ -8,7 +8,6 @@ one browser started for the whole package.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from inbound.demo import demo_seed
 from inbound.lib.translations import catalogues_compile
+from tests import flush
+from tests.conftest import CHROMIUM  # checked before any test runs
 
-CHROMIUM = Path("/usr/bin/chromium")
 # Headless in a container that may have no internet: without these Chromium keeps trying to reach
 # Google for updates, sync and QUIC probes, and the refused connections slow every test down.
 CHROMIUM_ARGS = [
@@ -53,12 +53,6 @@ def chromium_browser(pytestconfig: pytest.Config) -> Iterator[Browser]:
     processes they start (`check --deploy` warns about it). That is also why this fixture is not
     pytest-playwright's session-wide `browser`.
     """
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Browser tests need Chromium at {CHROMIUM}: install it with "
-            "`apt-get install chromium` (CI does), or deselect them with `-m 'not browser'`.",
-            pytrace=False,
-        )
     with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
         env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(
@@ -87,9 +81,14 @@ def site(live_server: Any, transactional_db: None, compiled_translations: None) 
     """The live site, with the demo institution's legal texts; returns its base URL.
 
     The live server answers from another thread, so data must be committed to be seen there:
-    hence `transactional_db`, and seeding here, once the database is ready.
+    hence `transactional_db`, and seeding here, once the database is ready. The seeded rows are
+    kept between the tests that use the site (tests/flush.py): a test empties only what it
+    added, and the next one finds the site seeded, unless a test changed the seeded rows or a
+    test of another kind ran in between.
     """
-    demo_seed(with_passwords=False)
+    if not flush.layer_kept():
+        demo_seed(with_passwords=False)
+        flush.layer_keep()
     return str(live_server.url)
 
 

@@ -28,7 +28,7 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 
 from inbound.lib.logredact import REDACTED, redact_paths, token_patterns
-from tests.conftest import _database_url
+from tests.databases import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 # A token as our signers make them (base64 payload, timestamp, signature), but signed by nobody.
@@ -151,7 +151,7 @@ def test_gunicorns_access_log_redacts_tokens(tmp_path: Path) -> None:
             [sys.executable, "-m", "gunicorn", "inbound.wsgi", "--config",
              "python:inbound.gunicorn_conf", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
             cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": _database_url(connection.settings_dict)},
+            env={**os.environ, "DATABASE_URL": database_url(connection.settings_dict)},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
