@@ -2,8 +2,9 @@
 
 The URLs come from Django's resolver, not from a list kept by hand: a new URL fails
 `test_every_staff_url_has_an_expectation` until a line of EXPECTED says who may open it, and a
-line whose URL is gone fails `test_every_expectation_names_a_url`. The matrix is one test on one
-database; a mismatch anywhere shows as one table of URL × who × method × expected × got.
+line whose URL is gone fails `test_every_expectation_names_a_url`. The matrix is one test per
+visitor (so parallel workers share it out); a mismatch shows as one table of URL × who × method
+× expected × got.
 
 The expectations follow the policy of `inbound.roles.ROLE_GRANTS`, written out here on purpose
 (deriving them from the grants would test the grants against themselves): Editors write content;
@@ -289,12 +290,14 @@ def test_every_expectation_names_a_url() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("visitor", list(Who), ids=str)
 def test_every_staff_url_answers_each_visitor_as_the_policy_says(
-    personas: dict[Role, Any], tmp_path: Any, settings: Any
+    visitor: Who, personas: dict[Role, Any], tmp_path: Any, settings: Any
 ) -> None:
+    """One visitor's row of the matrix per test, so that parallel runs share the matrix out."""
     settings.MEDIA_ROOT = str(tmp_path)  # where the content image is written
     world_build(marketer=personas[Role.MARKETER], editor=personas[Role.EDITOR])
-    clients = clients_of(personas)
+    clients = {visitor: clients_of(personas)[visitor]}
     logging.disable(logging.ERROR)  # thousands of expected 403s and 404s
     try:
         matrix = list(cells(EXPECTED, clients))
