@@ -55,7 +55,7 @@ from contacts.models import Contact
 from contacts.selectors import contacts_emailable
 from inbound.lib.courier import Courier, Outcome
 from inbound.lib.errors import DomainError
-from inbound.lib.leases import lease_claim
+from inbound.lib.leases import lease_claim, pk_in
 from inbound.lib.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def _chunk_send(
     throttle: Throttle | None,
 ) -> ChunkResult:
     deliveries = list(
-        Delivery.objects.filter(pk__in=list(ids))
+        Delivery.objects.filter(pk_in(list(ids)))
         .select_related("contact")
         .only(*DELIVERY_FIELDS, *(f"contact__{name}" for name in RECIPIENT_FIELDS))
         .order_by("pk")
@@ -220,7 +220,7 @@ def _chunk_send(
     # Still allowed now? (An unsubscribe or a bounce since the start wins.)
     allowed = set(
         contacts_emailable(purpose=campaign.purpose, topic=campaign.topic)
-        .filter(pk__in=[d.contact_id for d in deliveries])
+        .filter(pk_in([d.contact_id for d in deliveries]))
         .order_by()
         .values_list("pk", flat=True)
     )
