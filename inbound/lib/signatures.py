@@ -21,7 +21,6 @@ from typing import Any
 from django.conf import settings
 from django.core.signing import b62_encode
 
-
 # json.dumps(separators=…) as Django calls it, without building an encoder per call.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
