@@ -24,12 +24,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import smtplib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +54,7 @@ from contacts.models import Contact
 from contacts.selectors import contacts_emailable
 from inbound.lib.courier import Courier, Outcome
 from inbound.lib.errors import DomainError
-from inbound.lib.leases import lease_claim
+from inbound.lib.leases import commits_unflushed, lease_claim, pk_in
 from inbound.lib.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -212,7 +211,7 @@ def _chunk_send(
     throttle: Throttle | None,
 ) -> ChunkResult:
     deliveries = list(
-        Delivery.objects.filter(pk__in=list(ids))
+        Delivery.objects.filter(pk_in(list(ids)))
         .select_related("contact")
         .only(*DELIVERY_FIELDS, *(f"contact__{name}" for name in RECIPIENT_FIELDS))
         .order_by("pk")
@@ -220,13 +219,13 @@ def _chunk_send(
     # Still allowed now? (An unsubscribe or a bounce since the start wins.)
     allowed = set(
         contacts_emailable(purpose=campaign.purpose, topic=campaign.topic)
-        .filter(pk__in=[d.contact_id for d in deliveries])
+        .filter(pk_in([d.contact_id for d in deliveries]))
         .order_by()
         .values_list("pk", flat=True)
     )
     courier = Courier(connection)
     refused = 0
-    with _commits_without_waiting_for_disk():
+    with commits_unflushed():
         try:
             for start in range(0, len(deliveries), GROUP):
                 group = deliveries[start : start + GROUP]
@@ -239,27 +238,6 @@ def _chunk_send(
             sent = [d for d in deliveries if d.status == Delivery.Status.SENT]
             email_sent_record(campaign=campaign, deliveries=sent)
     return ChunkResult(sent=len(sent), refused=refused)
-
-
-@contextlib.contextmanager
-def _commits_without_waiting_for_disk() -> Iterator[None]:
-    """PostgreSQL's asynchronous commit for the groups of rows marked sent.
-
-    Waiting for the disk at each of them would cost the send for nothing: a killed worker loses
-    nothing this way (PostgreSQL has the commit); only a crash of the database server itself
-    could forget the last fraction of a second of marks, and those messages would be sent again,
-    never lost.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
 
 
 def _group_send(

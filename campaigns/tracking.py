@@ -46,6 +46,7 @@ from contacts.models import Contact
 from contacts.selectors import may_track
 from contacts.services import touchpoint_record, touchpoints_record_received
 from inbound.lib.errors import DomainError
+from inbound.lib.signatures import Signer
 
 SALT = "campaigns.tracking"
 _MARK = "inbound-tracking-token"  # reversed into the URLs, then swapped for the template's slot
@@ -76,9 +77,10 @@ class TrackingLinkInvalid(DomainError):
 def tracking_token(*, campaign: Campaign, contact: Contact) -> str:
     """The recipient's token, shared by every tracked link of their message: the campaign and
     the contact in base 36 and one HMAC (a few microseconds; no JSON, no timestamp: the links
-    of an old e-mail keep working). A stand-in contact (a preview, a test send) is 0: nobody."""
+    of an old e-mail keep working; signed as Django signs, `inbound.lib.signatures`). A stand-in
+    contact (a preview, a test send) is 0: nobody."""
     value = f"{int_to_base36(campaign.pk or 0)}.{int_to_base36(contact.pk or 0)}"
-    return signing.Signer(salt=SALT).sign(value)
+    return Signer(SALT).sign(value)
 
 
 def tracking_read(token: str) -> tuple[int, int]:

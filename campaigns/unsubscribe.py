@@ -25,6 +25,7 @@ from contacts.selectors import consent_is_granted
 from contacts.services import consent_record, subscription_set, touchpoint_record
 from contacts.validation import email_fingerprint, email_hash
 from inbound.lib.errors import DomainError
+from inbound.lib.signatures import Signer
 
 SALT = "campaigns.unsubscribe"
 
@@ -48,9 +49,7 @@ def _fingerprint_matches(value: object, contact: Contact) -> bool:
 
 
 def unsubscribe_token(*, contact: Contact, campaign: Campaign) -> str:
-    return signing.Signer(salt=SALT).sign_object(
-        {"c": contact.pk, "k": campaign.pk, "e": _fingerprint(contact)}
-    )
+    return Signer(SALT).sign_object({"c": contact.pk, "k": campaign.pk, "e": _fingerprint(contact)})
 
 
 def unsubscribe_url(*, token: str, language: str) -> str:

@@ -41,6 +41,7 @@ from contacts.selectors import may_email
 from contacts.validation import email_fingerprint
 from inbound.lib import ratelimit
 from inbound.lib.errors import DomainError
+from inbound.lib.signatures import Signer
 
 PREFERENCES = "preferences"
 DATA_EXPORT = "data_export"
@@ -95,7 +96,7 @@ def rights_token_make(*, contact: Contact, purpose: str) -> str:
     if purpose in SINGLE_USE:
         # Two links asked for within the same second must still be two links, used apart.
         payload["n"] = secrets.token_urlsafe(6)
-    return signing.TimestampSigner(salt=SALTS[purpose]).sign_object(payload)
+    return Signer(SALTS[purpose], timestamped=True).sign_object(payload)
 
 
 def rights_token_read(*, token: str, purpose: str) -> Contact:

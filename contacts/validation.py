@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -59,9 +60,16 @@ def email_fingerprint(email: str) -> str:
     Keyed on PERSONAL_DATA_KEY, so rotating SECRET_KEY (with SECRET_KEY_FALLBACKS) voids no link
     already sent; and derived apart from `email_hash`, so a link (whose payload anyone holding
     it can read) tells nothing about the tombstones."""
-    key = hashlib.sha256(b"contacts.link_fingerprint:" + settings.PERSONAL_DATA_KEY.encode())
-    normalised = email.strip().lower().encode()
-    return hmac.new(key.digest(), normalised, hashlib.sha256).hexdigest()[:16]
+    mac = _fingerprint_mac(settings.PERSONAL_DATA_KEY).copy()
+    mac.update(email.strip().lower().encode())
+    return mac.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=8)
+def _fingerprint_mac(personal_data_key: str) -> Any:
+    # Keyed once per key: a campaign computes a fingerprint for every signed link it sends.
+    key = hashlib.sha256(b"contacts.link_fingerprint:" + personal_data_key.encode())
+    return hmac.new(key.digest(), digestmod=hashlib.sha256)
 
 
 def phone_normalise(raw: str, region: str = "ES") -> str:

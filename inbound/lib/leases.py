@@ -19,6 +19,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 
@@ -38,7 +39,7 @@ def lease_claim(
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            due.model._default_manager.filter(pk__in=ids).update(claimed_until=clock + lease)
+            due.model._default_manager.filter(pk_in(ids)).update(claimed_until=clock + lease)
     return ids
 
 
@@ -63,6 +64,15 @@ def commits_unflushed() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+def pk_in(ids: list[int]) -> Q:
+    """`pk__in=ids` for a batch of a queue: on PostgreSQL one array parameter instead of one
+    placeholder per id, so that psycopg reuses the statement's parsing instead of parsing a
+    statement of hundreds of placeholders (a millisecond) at every batch."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(ids),)))
 
 
 def relay_sweep(

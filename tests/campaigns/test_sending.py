@@ -295,3 +295,29 @@ def test_the_journal_names_each_group_of_deliveries_handed_to_the_mail_server(
         f"campaign {campaign.pk}: 3 deliveries handed to the mail server: {ids}"
     ]
     assert len(smtp_sink.messages) == 3
+
+
+def test_a_compiled_email_is_kept_across_ticks_until_the_email_is_edited(
+    smtp_sink: SmtpSink,
+) -> None:
+    campaign = campaign_for(subscriber(), subscriber())
+    campaign_start(campaign=campaign)
+    first = CampaignRenderer(Campaign.objects.select_related("email").get(pk=campaign.pk))
+    contact = campaign.deliveries.first().contact  # type: ignore[union-attr]
+    first.message(contact)
+
+    again = CampaignRenderer(Campaign.objects.select_related("email").get(pk=campaign.pk))
+    again.message(contact)
+    # The same compiled objects: nothing compiled twice.
+    assert list(map(id, again._compiled.values())) == list(map(id, first._compiled.values()))
+
+    email_ = campaign.email
+    email_.subject_es = "Fiestas de San Blas: cambia el horario"
+    email_.save()
+    edited = CampaignRenderer(Campaign.objects.select_related("email").get(pk=campaign.pk))
+    message = edited.message(contact)
+
+    assert message.subject == "Fiestas de San Blas: cambia el horario"
+    assert campaigns_send_due().sent == 2
+    subjects = {str(parsed(raw)["Subject"]).strip() for raw in smtp_sink.messages}
+    assert subjects == {"Fiestas de San Blas: cambia el horario"}
