@@ -91,12 +91,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
-@pytest.fixture(autouse=True)
-def _database_as_migrated(request: pytest.FixtureRequest, django_db_blocker: Any) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
     """Browser tests keep the seeded live site between them (tests/e2e/conftest.py, `site`);
-    any other test starts from the database as migrated."""
-    if "site" not in request.fixturenames and flush.layer_kept():
-        with django_db_blocker.unblock():
+    any other test starts from the database as migrated. Done here, before any fixture: as a
+    fixture it could run inside the test's transaction (`db`), whose rollback would bring the
+    seeded rows back for the tests after it."""
+    from pytest_django.plugin import blocking_manager_key
+
+    if "site" not in getattr(item, "fixturenames", ()) and flush.layer_kept():
+        with item.config.stash[blocking_manager_key].unblock():
             flush.layer_drop()
 
 
@@ -209,7 +213,7 @@ def worker_smtp_sink() -> Iterator[SmtpSink]:
         controller.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(
     django_db_setup: None, django_db_blocker: Any, worker_smtp_sink: SmtpSink
 ) -> Any:
@@ -217,6 +221,8 @@ def celery_worker_process(
     sending its mail to `worker_smtp_sink` whatever EMAIL_URL says.
 
     Tests using it must commit their data (`django_db(transaction=True)`) so the worker sees it.
+    One per module: a worker left running would also take the tasks that later tests of this
+    process publish and run themselves, and write their rows twice.
     """
     import signal
     import subprocess
