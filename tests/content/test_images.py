@@ -442,6 +442,7 @@ def test_editor_inserts_a_library_image_from_the_figure_dialog(
     with page.expect_popup() as opened:
         dialog.get_by_role("button", name="Browse...").click()
     picker = opened.value
+    picker.wait_for_load_state()  # a popup's document may not exist yet
     assert_accessible(picker)
     picker.get_by_role("button", name="Insert “Sala de lectura”").click()
     expect(dialog.locator("input[name=imageUrl]")).to_have_value(image.image.url)
