@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import models, transaction
 from django.http import HttpRequest
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from contacts.models import Contact
 from contacts.selectors import may_track
@@ -62,7 +61,9 @@ def touchpoint_enqueue(
     def enqueue() -> None:
         try:
             tracking_touchpoint_record.apply_async(kwargs=payload, retry=False)
-        except BrokerUnavailable:
-            logger.warning("%s touchpoint not recorded: the broker is unavailable", kind)
+        except Exception as error:
+            # A visit counted is never worth an error page: whatever the broker answers (refused,
+            # or a pooled connection reset as it stops), the page is served.
+            logger.warning("%s touchpoint not recorded: broker unavailable (%r)", kind, error)
 
     transaction.on_commit(enqueue)

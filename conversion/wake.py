@@ -24,7 +24,6 @@ import time
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +50,10 @@ def _relay_enqueue() -> None:
     _next_wake_at = now + WAKE_INTERVAL
     try:
         current_app.send_task(RELAY_TASK, queue="email", expires=WAKE_EXPIRES, retry=False)
-    except BrokerUnavailable:
+    except Exception as error:
+        # Whatever the broker does (refused, reset mid-command, a client error of the
+        # transport's own), the stored submission is answered: a wake is never worth an error
+        # page. Seen: a Redis stopped under load reset pooled connections with an error that is
+        # not kombu's OperationalError, and answered eight stored submissions with a 500.
         _next_wake_at = now + WAKE_BACKOFF
-        logger.warning("outbox relay not woken (the tick will take the rows): broker unavailable")
+        logger.warning("outbox relay not woken (the tick will take the rows): %r", error)
