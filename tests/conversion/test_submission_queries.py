@@ -1,6 +1,7 @@
 """What one public submission costs the database, so that it cannot creep back up: a single
 statement on PostgreSQL (the submission, its idempotency and tombstone checks, its outbox row),
-with the published form read from the process's cache."""
+with the published form read from the process's cache. SQLite (the embedded default of
+`make run`) takes the ORM path in one transaction, pinned too."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ from conversion.services import submission_create
 from tests.conversion.test_public_forms import answers, demo_like_form, form_url
 
 pytestmark = pytest.mark.django_db
+
+# Statements of one submission, and of one from an erased address (no outbox row), per database:
+# SQLite's are the savepoint, the twin and tombstone look-ups, the inserts and the release.
+STATEMENTS = {"postgresql": (1, 1), "sqlite": (6, 5)}
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +48,8 @@ def test_a_public_submission_costs_one_statement(client: Client, double_opt_in: 
 
     statements = _post_counting_queries(client, form)
 
-    assert len(statements) == 1, statements
-    assert "INSERT INTO" in statements[0]
+    assert len(statements) == STATEMENTS[connection.vendor][0], statements
+    assert any("INSERT INTO" in statement for statement in statements)
     submission = Submission.objects.get()
     assert submission.values["email"] == "lucia.vecina@correo.example"
     assert list(SideEffect.objects.values_list("submission", "kind", "status")) == [
@@ -60,7 +65,7 @@ def test_an_erased_address_costs_the_same_one_statement_and_keeps_nothing(
 
     statements = _post_counting_queries(client, form)
 
-    assert len(statements) == 1, statements
+    assert len(statements) == STATEMENTS[connection.vendor][1], statements
     submission = Submission.objects.get()
     assert (submission.values, submission.email_hash) == ({}, "")
     assert not SideEffect.objects.exists()
