@@ -103,6 +103,22 @@ def group_pids(leader: int) -> set[int]:
     return pids
 
 
+def marker_pids(marker: str) -> Callable[[], set[int]]:
+    """The live processes whose command line contains `marker` (a server and the workers it
+    forked share their master's)."""
+
+    def pids() -> set[int]:
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                        found.add(int(entry.name))
+        return found
+
+    return pids
+
+
 def postgres_pids(database_url: str) -> Callable[[], set[int]]:
     """The PostgreSQL backends serving the bench's database (not this sampler's own)."""
     if not database_url.startswith(("postgres://", "postgresql://")):

@@ -76,9 +76,14 @@ class Sink:
             process.kill()
             process.wait()
 
+    @property
+    def record(self) -> Path:
+        """The file the sink records what it accepted in (`delivered_in` reads it)."""
+        raise NotImplementedError
+
     def delivered(self) -> Iterator[str]:
         """The recipient of every message the sink accepted so far (one per recipient)."""
-        raise NotImplementedError
+        return delivered_in(self.kind, self.record)
 
     def recipients(self, prefix: str = "") -> Counter[str]:
         """How many messages each recipient starting with `prefix` got."""
@@ -113,18 +118,9 @@ class PostfixSink(Sink):
         command += ["-D", str(self.dump), f"{server.HOST}:{self.port}", "256"]
         return _spawn(command)
 
-    def delivered(self) -> Iterator[str]:
-        try:
-            if self.dump.stat().st_size == 0:
-                return
-        except FileNotFoundError:
-            return
-        with (
-            self.dump.open("rb") as file,
-            mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as dump,
-        ):
-            for match in _RECIPIENT.finditer(dump):  # type: ignore[call-overload]
-                yield match.group(1).decode()
+    @property
+    def record(self) -> Path:
+        return self.dump
 
     def remove(self) -> None:
         shutil.rmtree(self.dump_folder, ignore_errors=True)
@@ -144,14 +140,35 @@ class AiosmtpdSink(Sink):
         command = "from bench.submissions import smtp_sink; smtp_sink()"
         return _spawn([sys.executable, "-c", command, str(self.port), str(self.path)])
 
-    def delivered(self) -> Iterator[str]:
-        try:
-            yield from self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return
+    @property
+    def record(self) -> Path:
+        return self.path
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def delivered_in(kind: str, record: Path) -> Iterator[str]:
+    """The recipient of every message a sink of `kind` recorded in `record` so far (one per
+    recipient), read by any process: a bench's child reads its parent's sink this way."""
+    if kind == PostfixSink.kind:
+        yield from _dump_recipients(record)
+        return
+    try:
+        yield from record.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return
+
+
+def _dump_recipients(dump: Path) -> Iterator[str]:
+    try:
+        if dump.stat().st_size == 0:
+            return
+    except FileNotFoundError:
+        return
+    with dump.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for match in _RECIPIENT.finditer(data):  # type: ignore[call-overload]
+            yield match.group(1).decode()
 
 
 def sink_make(folder: Path, choice: str = "auto") -> tuple[Sink, str]:

@@ -48,13 +48,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bench import harness, server
+from bench import harness, server, sinks
+from bench.cpu import CpuSampler, group_pids, marker_pids, postgres_pids
 from bench.harness import (
     PROJECT_DIR,
     BenchError,
@@ -114,6 +115,21 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
         type=harness.positive_int,
         default=2,
         help="Celery worker processes, each running outbox relay sweeps (default: 2)",
+    )
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        choices=range(20),
+        default=10,
+        metavar="0-19",
+        help="the worker's WORKER_NICENESS, its CPU priority below the web's (default: 10, the "
+        "product's default; 0 runs the relay level with the web)",
+    )
+    parser.add_argument(
+        "--sink",
+        choices=["auto", "smtp-sink", "aiosmtpd"],
+        default="auto",
+        help="Postfix's smtp-sink when installed, else aiosmtpd (default: auto)",
     )
     options = parser.parse_args(argv)
     if options.outage >= options.duration:
@@ -232,58 +248,37 @@ def smtp_sink() -> None:
         controller.stop()
 
 
-@dataclass
-class Sink:
-    port: int
-    path: Path
-
-    def recipients(self, prefix: str) -> int:
-        """How many different recipients starting with `prefix` got a message."""
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return 0
-        return len({line for line in lines if line.startswith(prefix)})
-
-
 @contextlib.contextmanager
-def services(folder: Path) -> Iterator[tuple[PrivateRedis, Sink]]:
-    """The private Redis and the SMTP sink, stopped on leaving the block."""
+def services(folder: Path, sink_choice: str) -> Iterator[tuple[PrivateRedis, sinks.Sink, str]]:
+    """The private Redis and the SMTP sink (`bench.sinks`: Postfix's smtp-sink unless missing,
+    so that taking the opt-in e-mails costs the machine little, as a remote mail server would;
+    aiosmtpd in Python takes about 1 ms of CPU a message), stopped on leaving the block; and a
+    note when the sink is not the one asked for."""
     redis = PrivateRedis()
-    sink = Sink(port=harness.free_port(server.HOST), path=folder / "recipients.txt")
-    sink_process = None
+    sink, note = sinks.sink_make(folder, sink_choice)
     try:
         redis.start()
         progress(f"private redis-server on port {redis.port}")
-        sink_process = _popen(
-            [
-                sys.executable,
-                "-c",
-                "from bench.submissions import smtp_sink; smtp_sink()",
-                str(sink.port),
-                str(sink.path),
-            ]
-        )
-        deadline = time.monotonic() + 10
-        while not _port_open(sink.port):
-            if sink_process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("the SMTP sink did not start")
-            time.sleep(0.05)
-        progress(f"SMTP sink on port {sink.port}")
-        yield redis, sink
+        sink.start()
+        progress(f"SMTP sink ({sink.kind}) on port {sink.port}")
+        yield redis, sink, note
     finally:
-        _stop(sink_process, "SMTP sink")
+        sink.stop()
+        sink.remove()
         redis.stop()
 
 
 @contextlib.contextmanager
-def celery_worker(env: Mapping[str, str], folder: Path, *, concurrency: int = 1) -> Iterator[None]:
+def celery_worker(
+    env: Mapping[str, str], folder: Path, *, concurrency: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
     """A worker on the three queues with an embedded beat (the outbox relay, every 2 s);
-    `concurrency` processes run sweeps side by side (they claim rows with SKIP LOCKED)."""
+    `concurrency` processes run sweeps side by side (they claim rows with SKIP LOCKED). Yields
+    the worker's main process, which leads the process group of its pool."""
     process = celery_worker_start(env, folder, concurrency=concurrency)
     progress("celery worker (with beat) started")
     try:
-        yield
+        yield process
     finally:
         _stop(process, "celery worker")
         progress("celery worker stopped")
@@ -450,7 +445,9 @@ def burst_stage(prefix: str, count: int) -> dict[str, Any]:
     return {"ended_at": time.time(), "store_s": round(time.monotonic() - started, 1)}
 
 
-def relay_drain_wait(prefix: str, sink: str, ended_at: float, timeout: float) -> dict[str, Any]:
+def relay_drain_wait(
+    prefix: str, sink_kind: str, sink_record: str, ended_at: float, timeout: float
+) -> dict[str, Any]:
     """Child process: wait until every stored submission starting with `prefix` is applied and
     its opt-in e-mail is in the SMTP sink's file; seconds from `ended_at` (the burst's last
     answer, wall clock) until then, and what was still pending when it returned."""
@@ -467,10 +464,10 @@ def relay_drain_wait(prefix: str, sink: str, ended_at: float, timeout: float) ->
     # submission's JSON twice a second would take the relays' database time.
     ids = phase.aggregate(low=Min("pk"), high=Max("pk"))
     rows = Submission.objects.filter(pk__range=(ids["low"] or 0, ids["high"] or 0))
-    path = Path(sink)
+    record = Path(sink_record)
     while True:
         unapplied = rows.filter(applied_at__isnull=True).count()
-        mailed = Sink(port=0, path=path).recipients(prefix)
+        mailed = len({r for r in sinks.delivered_in(sink_kind, record) if r.startswith(prefix)})
         waited = time.time() - ended_at
         if (unapplied == 0 and mailed >= len(expected)) or waited > timeout:
             return {
@@ -530,7 +527,9 @@ def form_load(base_url: str, path: str, email_prefix: str) -> PostLoad:
 # --- The run -------------------------------------------------------------------------------------
 
 
-def bench_environ(database_url: str, redis: PrivateRedis, sink: Sink) -> dict[str, str]:
+def bench_environ(
+    database_url: str, redis: PrivateRedis, sink: sinks.Sink, *, worker_niceness: int = 10
+) -> dict[str, str]:
     env = server.production_environ(database_url)
     env.update(
         REDIS_URL=redis.url,
@@ -539,6 +538,7 @@ def bench_environ(database_url: str, redis: PrivateRedis, sink: Sink) -> dict[st
         CONVERSION_MIN_FILL_SECONDS="0",
         BENCH_ENDPOINTS="1",
         CELERY_NAMESPACE="",
+        WORKER_NICENESS=str(worker_niceness),
     )
     env.pop("REDIS_CACHE_URL", None)
     return env
@@ -556,37 +556,53 @@ def _outage(redis: PrivateRedis, *, duration: int, outage: int, marks: dict[str,
     progress("redis is back")
 
 
-def _wait_for_emails(sink: Sink, prefix: str, expected: int) -> int:
+def _wait_for_emails(sink: sinks.Sink, prefix: str, expected: int) -> int:
     deadline = time.monotonic() + EMAIL_WAIT_SECONDS
-    received = sink.recipients(prefix)
+    received = len(sink.recipients(prefix))
     while received < expected and time.monotonic() < deadline:
         time.sleep(1)
-        received = sink.recipients(prefix)
+        received = len(sink.recipients(prefix))
     return received
 
 
-def cpu_seconds(marker: str) -> float:
-    """CPU time (user + system) used so far by the live processes whose command line contains
-    `marker` (Linux /proc; 0 elsewhere): a server and the workers it forked."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker not in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+# Who used the CPU during a load phase, per accepted answer: the web (gunicorn), the bench
+# database's PostgreSQL backends, the relays (the Celery worker), the SMTP sink and the load
+# generator (this process). What bounds a phase's rate shows here, whatever else the machine runs.
+PARTIES = ("web", "database", "relay", "sink", "loadgen")
+
+
+@dataclass
+class PhaseCpu:
+    """CPU seconds per party and the machine's busy core-seconds, summed over a phase's runs."""
+
+    seconds: dict[str, float] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys(PARTIES, 0.0)
+    )
+    machine: float = 0.0
+    elapsed: float = 0.0
+
+    def add(self, sampler: CpuSampler) -> None:
+        for party, used in sampler.seconds().items():
+            self.seconds[party] += used
+        self.machine += sampler.machine
+        self.elapsed += sampler.elapsed
+
+    def figures(self, phase: str, result: PostResult) -> dict[str, harness.Figure]:
+        figures: dict[str, harness.Figure] = {
+            f"{phase}_{party}_cpu_ms": _per_answer(self.seconds[party], result) for party in PARTIES
+        }
+        figures[f"{phase}_busy_cores"] = (
+            round(self.machine / self.elapsed, 2) if self.elapsed else 0.0
+        )
+        return figures
 
 
 @contextlib.contextmanager
-def cpu_used(marker: str, into: dict[str, float], name: str) -> Iterator[None]:
-    """Add to `into[name]` the CPU seconds the `marker` processes use during the block."""
-    before = cpu_seconds(marker)
-    yield
-    into[name] = into.get(name, 0.0) + cpu_seconds(marker) - before
+def cpu_used(parties: Mapping[str, Callable[[], set[int]]], into: PhaseCpu) -> Iterator[None]:
+    """Add to `into` the CPU each party (and the machine) used during the block."""
+    with CpuSampler(parties) as sampler:
+        yield
+    into.add(sampler)
 
 
 def _phase_line(name: str, result: PostResult) -> None:
@@ -619,13 +635,16 @@ def accounting(result: PostResult, stored_emails: list[str]) -> Accounting:
     )
 
 
-def _drained(env: Mapping[str, str], sink: Sink, prefix: str, *, since: float) -> dict[str, Any]:
+def _drained(
+    env: Mapping[str, str], sink: sinks.Sink, prefix: str, *, since: float
+) -> dict[str, Any]:
     """`relay_drain_wait` in a child process: seconds from `since` until `prefix` drained."""
     return _django_call(
         env,
         "relay_drain_wait",
         prefix=prefix,
-        sink=str(sink.path),
+        sink_kind=sink.kind,
+        sink_record=str(sink.record),
         ended_at=since,
         timeout=DRAIN_WAIT_SECONDS,
     )
@@ -641,14 +660,17 @@ def measure(options: argparse.Namespace) -> Report:
     backlog_prefix = f"b{run_id}-r-"
     with (
         tempfile.TemporaryDirectory(prefix="bench-submissions-") as tmp,
-        services(Path(tmp)) as (redis, sink),
+        services(Path(tmp), options.sink) as (redis, sink, sink_note),
     ):
         folder = Path(tmp)
-        env = bench_environ(options.database_url, redis, sink)
+        env = bench_environ(
+            options.database_url, redis, sink, worker_niceness=options.worker_niceness
+        )
         server.prepare_project(env)
         form_path = str(_django_call(env, "form_seed")["path"])
+        autovacuum = harness.database_maintained(options.database_url)
         with (
-            celery_worker(env, folder, concurrency=options.relays),
+            celery_worker(env, folder, concurrency=options.relays) as worker,
             server.gunicorn(env, workers=options.workers) as base_url,
         ):
             baseline_load = PostLoad(
@@ -658,10 +680,17 @@ def measure(options: argparse.Namespace) -> Report:
                 accepted=BASELINE_ACCEPTED,
             )
             run = {"duration": options.duration, "connections": options.connections}
-            # gunicorn's CPU per accepted answer, phase by phase: what each request path costs
-            # whatever else the machine runs (the workers are forks of the master: same line).
-            web = f"--bind={urlsplit(base_url).netloc}"
-            cpu: dict[str, float] = {}
+            # Each party's CPU per accepted answer, phase by phase: what each request path costs
+            # whatever else the machine runs (gunicorn's workers are forks of its master: they
+            # share its command line).
+            parties: dict[str, Callable[[], set[int]]] = {
+                "web": marker_pids(f"--bind={urlsplit(base_url).netloc}"),
+                "database": postgres_pids(options.database_url),
+                "relay": lambda: group_pids(worker.pid),
+                "sink": lambda: {sink.process.pid} if sink.process else set(),
+                "loadgen": lambda: {os.getpid()},
+            }
+            floor_cpu, submissions_cpu = PhaseCpu(), PhaseCpu()
             baseline = post_load(baseline_load, **run)
             _phase_line("baseline", baseline)
             floor_load = dataclasses.replace(
@@ -671,24 +700,24 @@ def measure(options: argparse.Namespace) -> Report:
             # Half the floor before the burst and half after the relay drained it: a machine
             # whose other load drifts during the run moves both sides of the ratio alike.
             half = {**run, "duration": max(1, options.duration // 2)}
-            with cpu_used(web, cpu, "floor"):
+            with cpu_used(parties, floor_cpu):
                 floor_before = post_load(floor_load, **half)
             _phase_line("floor", floor_before)
-            with cpu_used(web, cpu, "submissions"):
+            with cpu_used(parties, submissions_cpu):
                 submissions = post_load(form_load(base_url, form_path, main_prefix), **run)
             ended_at = time.time()
             _phase_line("submissions", submissions)
             progress(f"waiting up to {DRAIN_WAIT_SECONDS:g} s for the relay to drain the burst")
             drain = _drained(env, sink, main_prefix, since=ended_at)
             progress(f"relay drained in {drain['drain_s']} s: {drain}")
-            with cpu_used(web, cpu, "floor"):
+            with cpu_used(parties, floor_cpu):
                 floor_after = post_load(floor_load, **half)
             _phase_line("floor again", floor_after)
             floor = floor_before + floor_after
             main = accounting(
                 submissions, _django_call(env, "submissions_stored", prefix=main_prefix)["emails"]
             )
-            main_emails = sink.recipients(main_prefix)
+            main_emails = len(sink.recipients(main_prefix))
 
             marks: dict[str, float] = {}
             outage = post_load(
@@ -724,12 +753,16 @@ def measure(options: argparse.Namespace) -> Report:
     outage_failed = outage.rejected + outage.failed
     figures: dict[str, harness.Figure] = {
         "database": harness.database_vendor(options.database_url),
+        "database_autovacuum": autovacuum,
         "load_generator": "asyncio",
         "duration_s": options.duration,
         "outage_s": options.outage,
         "connections": options.connections,
         "workers": options.workers,
         "relays": options.relays,
+        "worker_niceness": options.worker_niceness,
+        "sink": sink.kind,
+        "sink_note": sink_note,
         "submissions_rps": round(submissions.rps, 1),
         "submissions_p50_ms": round(submissions.p50_ms, 2),
         "submissions_p99_ms": round(submissions.p99_ms, 2),
@@ -762,8 +795,8 @@ def measure(options: argparse.Namespace) -> Report:
         "floor_p99_ms": round(floor.p99_ms, 2),
         "floor_errors": floor_errors,
         "floor_vs_baseline": round(floor.rps / baseline.rps, 3) if baseline.rps else 0.0,
-        "floor_web_cpu_ms": _per_answer(cpu.get("floor", 0.0), floor),
-        "submissions_web_cpu_ms": _per_answer(cpu.get("submissions", 0.0), submissions),
+        **floor_cpu.figures("floor", floor),
+        **submissions_cpu.figures("submissions", submissions),
         "submissions_vs_floor": vs_floor,
         "outage_rps": round(outage.rps, 1),
         "outage_p99_ms": round(outage.p99_ms, 2),

@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -49,31 +48,48 @@ class OptinBatch:
     contacts: dict[str, Contact]
     sent_today: Counter[str]
     templates: dict[Any, MessageTemplate] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # the opt-in path, by language
 
 
 def optin_batch(submissions: Sequence[Submission]) -> OptinBatch:
-    """Two queries for the whole batch, whatever its size."""
+    """Three queries for the whole batch, whatever its size."""
     from conversion.applying import submission_email
     from conversion.forms import form_fields
 
     addresses = {submission_email(form_fields(s.form), s.values) for s in submissions}
     hashes = {s.email_hash for s in submissions if s.email_hash}
-    since = timezone.now() - dt.timedelta(days=1)
-    sent = (
-        SideEffect.objects.filter(
-            kind=SideEffect.Kind.OPTIN_EMAIL,
-            status=SideEffect.Status.DONE,
-            done_at__gte=since,
-            submission__email_hash__in=hashes,
-        )
-        .values("submission__email_hash")
-        .annotate(sent=Count("pk"))
-        .values_list("submission__email_hash", "sent")
-        .order_by()
-    )
     return OptinBatch(
         contacts={(c.email or "").lower(): c for c in contacts_with_emails(addresses - {""})},
-        sent_today=Counter(dict(sent)),
+        sent_today=_optin_emails_sent_today(hashes),
+    )
+
+
+def _optin_emails_sent_today(hashes: set[str]) -> Counter[str]:
+    """The opt-in e-mails each address (by `email_hash`) had in the last 24 hours.
+
+    Two look-ups, each through the one index that fits it, so that they cost what the batch's
+    addresses own however many e-mails the site sent today and whatever the planner's
+    statistics say: the addresses' submissions by `email_hash`, then those submissions' opt-in
+    rows by (submission, kind), filtered here. A join asking PostgreSQL for the day's done
+    rows let it start from all of them (222 ms a batch after 75,000 e-mails, slower each batch).
+    """
+    if not hashes:
+        return Counter()
+    owners = dict(
+        Submission.objects.filter(email_hash__in=hashes).order_by().values_list("pk", "email_hash")
+    )
+    if not owners:
+        return Counter()
+    since = timezone.now() - dt.timedelta(days=1)
+    rows = (
+        SideEffect.objects.filter(submission_id__in=list(owners), kind=SideEffect.Kind.OPTIN_EMAIL)
+        .order_by()
+        .values_list("submission_id", "status", "done_at")
+    )
+    return Counter(
+        owners[submission_id]
+        for submission_id, status, done_at in rows
+        if status == SideEffect.Status.DONE and done_at is not None and done_at >= since
     )
 
 
@@ -124,7 +140,7 @@ def optin_email_send(
     if template is None:
         template = _optin_template(submission, language, with_download=bool(download_url))
         batch.templates[key] = template
-    values = {"url": optin_url(submission), "download_url": download_url or ""}
+    values = {"url": optin_url(submission, paths=batch.paths), "download_url": download_url or ""}
     send_prepared(template.message(to=address, values=values), connection)
     batch.sent_today[submission.email_hash] += 1
 

@@ -107,9 +107,7 @@ def proposal_accept(*, contact: Contact, submission_id: int, actor: Any, request
     submission = _pending(contact, submission_id)
     data, properties = contact_changes(form_fields(submission.form), submission.values)
     changed = sorted(c.field for c in _differences(contact, data, properties))
-    contact, _created = contact_upsert(
-        email=contact.email or "", data=data, properties=properties
-    )
+    contact, _created = contact_upsert(email=contact.email or "", data=data, properties=properties)
     Submission.objects.filter(pk=submission.pk).update(proposal=Submission.Proposal.ACCEPTED)
     audit_record(
         action="contact_proposal_accepted",

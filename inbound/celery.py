@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inbound.settings")
 
@@ -26,3 +27,19 @@ def _filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
             folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
             if folder:
                 Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@worker_init.connect
+def _yield_to_requests(**kwargs: object) -> None:
+    """Background work yields the CPU to citizens' requests on a machine both share.
+
+    Every task of a worker can wait (the outbox relay, a campaign, an import); a citizen waiting
+    for the next page cannot. Raised once in the worker's main process, before its pool forks,
+    so every pool process (and an embedded beat) inherits it. Alone on its machine, or in a
+    container of its own, a worker runs as fast as before: niceness only orders who runs first
+    when both want the same core.
+    """
+    from django.conf import settings
+
+    if settings.WORKER_NICENESS > 0:
+        os.nice(settings.WORKER_NICENESS)

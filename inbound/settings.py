@@ -396,6 +396,10 @@ CELERY_TASK_ROUTES = {
     "*.tasks.tracking_*": {"queue": "tracking"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How much lower than the web's the Celery worker's CPU priority is (Unix niceness, 0-19;
+# inbound.celery): on a machine they share, a burst of submissions is answered first and the
+# relay applies it right after. 0 keeps the worker level with the web.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 10, minimum=0)
 # Every periodic job of the platform, in one place. A tick is worth running late, not
 # discarding: on a busy machine (one worker, a long task ahead of it) a tick that expired after
 # one interval was mostly dropped, so ticks live TICK_LIFETIME of their intervals. A tick that
