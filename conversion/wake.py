@@ -6,8 +6,8 @@ path. After the submission's transaction commits, the request publishes one rela
 
 - no database statement: the dedupe is a clock in this process, not a row or a cache key;
 - at most one publish per process per WAKE_INTERVAL seconds: the sweep a wake starts takes every
-  row due at the time it claims (and loops until none is), so 300 submissions a second publish
-  a few tasks a second, not 300;
+  row due at the time it claims (and what applying them queues), so 300 submissions a second
+  publish a few tasks a second, not 300, each applying a batch of them;
 - a broker that refuses the publish costs the request nothing but a logged warning, and the next
   attempt of this process waits WAKE_BACKOFF seconds: the rows wait in the outbox for the tick,
   which nothing here replaces.
