@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -42,6 +43,18 @@ def test_submissions_bench_prints_one_json_line_with_figures_and_targets(
     assert report["optin_emails"] == report["stored"]
     assert report["relay_backlog"] == 900  # the goal's 300/s for the 3 s of the run
     assert report["relay_backlog_unapplied"] == report["relay_backlog_emails_missing"] == 0
+    assert report["sink"] in {"smtp-sink", "aiosmtpd"}
+    assert report["worker_niceness"] == 10
+    # Who used the CPU, per accepted answer: the web in both phases, the relay and the sink
+    # only when there were e-mails to send (the floor stores nothing for them).
+    for phase in ("floor", "submissions"):
+        assert report[f"{phase}_web_cpu_ms"] > 0
+        assert 0 < report[f"{phase}_busy_cores"] <= (os.cpu_count() or 1) + 0.5
+    assert report["submissions_relay_cpu_ms"] > 0 and report["submissions_sink_cpu_ms"] > 0
+    assert report["floor_sink_cpu_ms"] == 0
+    if report["database"] == "postgresql":
+        assert report["submissions_database_cpu_ms"] > 0
+        assert report["database_autovacuum"] in {"on", "off"}
     for name in ("outage_accepted", "outage_stored", "outage_optin_emails", "outage_lost"):
         assert isinstance(report[name], int), name
     assert set(report["targets"]) == {

@@ -111,3 +111,19 @@ def test_configuring_the_app_creates_the_filesystem_broker_folders_without_error
     assert [path.name for path in (tmp_path / "broker").rglob("*") if path.is_dir()].count(
         "queue"
     ) == 1
+
+
+def test_the_worker_yields_the_cpu_to_the_web_by_its_niceness(celery_worker_process: Any) -> None:
+    """On a machine web and worker share, a burst of citizens' requests is answered first: the
+    worker runs WORKER_NICENESS below the process that started it (inbound.celery)."""
+    import os
+
+    name = f"nice-{uuid.uuid4().hex}"
+    with transaction.atomic():
+        heartbeat.delay_on_commit(name=name)
+    assert wait_for_row(name) is not None  # the worker is up and past its start-up
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, ours + settings.WORKER_NICENESS)
+    assert settings.WORKER_NICENESS == 10  # the default
+    assert os.getpriority(os.PRIO_PROCESS, celery_worker_process.pid) == expected
