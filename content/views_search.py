@@ -23,7 +23,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from contacts.rights import public_topics
 from content.search import (
@@ -41,6 +40,7 @@ from content.search import (
     search_top_queries,
 )
 from content.tasks import tracking_search_record
+from inbound.lib.broker import request_publish
 from inbound.lib.ratelimit import rate_limit_hit
 from inbound.lib.spreadsheets import cell_escape
 from inbound.roles import role_required
@@ -138,9 +138,11 @@ def _search_record(request: HttpRequest, *, query: str, results: int, language: 
 
     def enqueue() -> None:
         try:
-            tracking_search_record.apply_async(kwargs=touchpoint, retry=False)
-        except BrokerUnavailable:
-            logger.warning("search touchpoint not recorded: the broker is unavailable")
+            request_publish(tracking_search_record.name, kwargs=touchpoint)
+        except Exception as error:
+            # Whatever the broker answers (refused, or a pooled connection reset as it stops),
+            # the results are served.
+            logger.warning("search touchpoint not recorded: broker unavailable (%r)", error)
 
     transaction.on_commit(enqueue)
 

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from contacts.models import Contact
 from contacts.selectors import may_track
 from conversion.tasks import tracking_touchpoint_record
+from inbound.lib.broker import request_publish
 from inbound.visitors import visitor_key
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def touchpoint_enqueue(
 
     def enqueue() -> None:
         try:
-            tracking_touchpoint_record.apply_async(kwargs=payload, retry=False)
+            request_publish(tracking_touchpoint_record.name, kwargs=payload)
         except Exception as error:
             # A visit counted is never worth an error page: whatever the broker answers (refused,
             # or a pooled connection reset as it stops), the page is served.

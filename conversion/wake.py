@@ -8,9 +8,10 @@ path. After the submission's transaction commits, the request publishes one rela
 - at most one publish per process per WAKE_INTERVAL seconds: the sweep a wake starts takes every
   row due at the time it claims (and what applying them queues), so 300 submissions a second
   publish a few tasks a second, not 300, each applying a batch of them;
-- a broker that refuses the publish costs the request nothing but a logged warning, and the next
-  attempt of this process waits WAKE_BACKOFF seconds: the rows wait in the outbox for the tick,
-  which nothing here replaces.
+- a broker that refuses the publish costs the request nothing but a logged warning (one attempt,
+  never a wait: `inbound.lib.broker.request_publish`), and the next attempt of this process
+  waits WAKE_BACKOFF seconds: the rows wait in the outbox for the tick, which nothing here
+  replaces.
 
 The task is published by name so that this module imports neither the relay nor the services
 that call it.
@@ -21,9 +22,10 @@ from __future__ import annotations
 import logging
 import time
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
+
+from inbound.lib.broker import request_publish
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def _relay_enqueue() -> None:
         return  # a wake sent moments ago will take this submission's rows too
     _next_wake_at = now + WAKE_INTERVAL
     try:
-        current_app.send_task(RELAY_TASK, queue="email", expires=WAKE_EXPIRES, retry=False)
+        request_publish(RELAY_TASK, queue="email", expires=WAKE_EXPIRES)
     except Exception as error:
         # Whatever the broker does (refused, reset mid-command, a client error of the
         # transport's own), the stored submission is answered: a wake is never worth an error

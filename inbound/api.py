@@ -48,7 +48,6 @@ class MeView(APIView):
         return Response(MeSerializer(data).data)
 
 
-
 # How the schema at /api/schema/ describes the staff API's authentication (inbound.lib.api_access).
 class StaffSessionScheme(SessionScheme):
     target_class = "inbound.lib.api_access.StaffSessionAuthentication"
@@ -60,5 +59,6 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return build_bearer_security_scheme_object(  # type: ignore[no-any-return]
-            header_name="Authorization", token_prefix="Token"  # noqa: S106 -- the scheme name
+            header_name="Authorization",
+            token_prefix="Token",  # noqa: S106 -- the scheme name
         )

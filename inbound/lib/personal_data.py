@@ -302,9 +302,7 @@ def retention_redact(holder: Holder, rows: QuerySet[Any]) -> None:
     and JSON included, with no identity to cut out), files deleted."""
     model = rows.model
     names = [*holder.fields, *holder.scrub]
-    files_delete(
-        rows, [n for n in names if isinstance(model._meta.get_field(n), models.FileField)]
-    )
+    files_delete(rows, [n for n in names if isinstance(model._meta.get_field(n), models.FileField)])
     blanks = {
         name: field_blank(model._meta.get_field(name))
         for name in names
