@@ -13,7 +13,14 @@ from hypothesis import settings as hypothesis_settings
 
 from inbound.roles import Role
 from tests import flush
-from tests.databases import Snapshot, database_url, snapshot_take
+from tests.databases import (
+    Snapshot,
+    database_url,
+    snapshot_take,
+    template_drop,
+    template_name,
+    template_use,
+)
 from tests.factories import StaffFactory
 from tests.smtp import SmtpSink
 
@@ -163,6 +170,46 @@ def personas(editor: Any, marketer: Any, analyst: Any, admin_user: Any) -> dict[
         Role.ANALYST: analyst,
         Role.ADMINISTRATOR: admin_user,
     }
+
+
+TEMPLATE_KEY = "test_database_template"
+_template = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(pytest-xdist's controller, as it starts each worker) Tell the worker the name of the
+    run's template test database (tests/databases.py)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    if _template not in node.config.stash:
+        node.config.stash[_template] = template_name()
+    node.workerinput[TEMPLATE_KEY] = node.config.stash[_template]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """(pytest-xdist's controller) The workers are done: drop the template they copied."""
+    from pytest_django.plugin import blocking_manager_key
+
+    if _template in session.config.stash:
+        with session.config.stash[blocking_manager_key].unblock():
+            template_drop(session.config.stash[_template])
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    request: pytest.FixtureRequest,
+    django_db_blocker: Any,
+) -> None:
+    """Under pytest-xdist on PostgreSQL, the worker's test database is a copy of the run's
+    template, migrated once (tests/databases.py)."""
+    template = getattr(request.config, "workerinput", {}).get(TEMPLATE_KEY)
+    if template:
+        with django_db_blocker.unblock():
+            template_use(template)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,17 @@
-"""Databases for the processes tests start, and throwaway copies of the test database.
+"""Databases for the processes tests start, throwaway copies of the test database, and the
+template every pytest-xdist worker's test database is copied from.
 
 A bench migrates, seeds and fills the database it is given, so its smoke tests must never give
 it the configured DATABASE_URL (a developer's data, or another run's). They give it a copy of a
 snapshot of the test database taken just after pytest-django migrated it, before any test wrote
 to it: a copy costs a fraction of a second (a PostgreSQL template, a file copy for SQLite) where
 migrating a new database costs half a minute.
+
+The same holds for the test databases themselves: on PostgreSQL under pytest-xdist, the first
+worker to need one migrates a template database for the whole run, and every worker's test
+database is created from it (Django's TEST["TEMPLATE"]), instead of each worker running every
+migration at the same moment on the same cores. The controller names the template and drops it
+when the run ends (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -94,3 +101,63 @@ def _postgres_admin(statement: str) -> None:
     # Connected to the server's "postgres" database, as Django's test database creation is.
     with connection._nodb_cursor() as cursor:
         cursor.execute(statement)
+
+
+def template_name() -> str:
+    """A name for this run's template of the test database, next to the test database's."""
+    import uuid
+
+    from django.db import connection
+
+    return f"{connection.creation._get_test_db_name()}_template_{uuid.uuid4().hex[:8]}"
+
+
+def template_use(name: str) -> None:
+    """Create the test database from the template `name`, migrating the template first unless
+    another process of the run already has (PostgreSQL; on SQLite each worker migrates)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection._nodb_cursor() as cursor:
+        # One worker migrates while the others wait for it; a session-level lock, so it is
+        # released even if this process dies while migrating.
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [name])
+        try:
+            if not connection.creation._database_exists(cursor, name):
+                _template_migrate(name)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
+    connection.settings_dict["TEST"]["TEMPLATE"] = name
+
+
+def _template_migrate(name: str) -> None:
+    """Migrate a new database and only then give it the template's name: a worker dying
+    halfway leaves no template for the others to copy."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    building = f"{name}_new"
+    _postgres_admin(f"DROP DATABASE IF EXISTS {_quoted(building)} WITH (FORCE)")
+    _postgres_admin(f"CREATE DATABASE {_quoted(building)}")
+    configured = connection.settings_dict["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = building
+    try:
+        call_command(
+            "migrate", verbosity=0, interactive=False, database=connection.alias, run_syncdb=True
+        )
+    finally:
+        connection.close()  # a template database must have no other session
+        connection.settings_dict["NAME"] = configured
+    _postgres_admin(f"ALTER DATABASE {_quoted(building)} RENAME TO {_quoted(name)}")
+
+
+def template_drop(name: str) -> None:
+    """Drop the run's template (and a half-migrated one a dead worker left)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    for database in (name, f"{name}_new"):
+        _postgres_admin(f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)")

@@ -56,6 +56,9 @@ def embedded_environ(var_dir: Path) -> dict[str, str]:
         VAR_DIR=str(var_dir),
         CELERY_NAMESPACE="",
         PYTHONUNBUFFERED="1",
+        # The form's minimum fill time guards against bots, not the relay: the citizen here
+        # posts at once instead of waiting it out.
+        CONVERSION_MIN_FILL_SECONDS="0",
     )
     return env
 
@@ -147,12 +150,11 @@ def page_answers(port: int, path: str) -> bool:
 
 
 def citizen_submits(port: int, path: str, address: str) -> int:
-    """GET the form, fill it in like a person (more than the minimum fill time), POST it."""
+    """GET the form, fill it in like a person, POST it."""
     _status, html, cookies = get(port, path)
     token, started = _CSRF_INPUT.search(html), _STARTED_INPUT.search(html)
     cookie = _CSRF_COOKIE.search(cookies)
     assert token and started and cookie, "the form page has no usable form"
-    time.sleep(3.5)  # CONVERSION_MIN_FILL_SECONDS
     fields = {
         "csrfmiddlewaretoken": token.group(1),
         "started": started.group(1),
@@ -227,11 +229,13 @@ def embedded_stack(install: tuple[Path, str], var_dir: Path, *, beat: bool) -> I
 
 
 def assert_optin_email_within(var_dir: Path, port: int, path: str) -> None:
+    """Every core is taken from the submission until the e-mail is in the mail folder (the
+    stack started on an idle machine: its start-up is not what is measured)."""
     address = f"vecina-{uuid.uuid4().hex[:8]}@correo.example"
-    assert citizen_submits(port, path, address) in (200, 302, 303)
-    submitted = time.monotonic()
-
-    wait_for(lambda: mail_to(var_dir, address), DELIVERY_SECONDS, "the opt-in e-mail")
+    with cores_saturated():
+        assert citizen_submits(port, path, address) in (200, 302, 303)
+        submitted = time.monotonic()
+        wait_for(lambda: mail_to(var_dir, address), DELIVERY_SECONDS, "the opt-in e-mail")
 
     [message] = mail_to(var_dir, address)
     assert "/confirm" in message or "/confirmar" in message  # the double opt-in link
@@ -242,7 +246,7 @@ def test_the_optin_email_leaves_within_seconds_under_make_run_on_a_saturated_mac
     embedded_install: tuple[Path, str], tmp_path: Path
 ) -> None:
     var_dir = tmp_path / "var"
-    with cores_saturated(), embedded_stack(embedded_install, var_dir, beat=True) as port:
+    with embedded_stack(embedded_install, var_dir, beat=True) as port:
         assert_optin_email_within(var_dir, port, embedded_install[1])
 
 
@@ -251,5 +255,5 @@ def test_a_committed_submission_wakes_the_relay_without_waiting_for_beat(
 ) -> None:
     """No beat at all: only the task the submission enqueued on commit can send the e-mail."""
     var_dir = tmp_path / "var"
-    with cores_saturated(), embedded_stack(embedded_install, var_dir, beat=False) as port:
+    with embedded_stack(embedded_install, var_dir, beat=False) as port:
         assert_optin_email_within(var_dir, port, embedded_install[1])
