@@ -47,7 +47,8 @@ class PrivateRedis:
 
     def queued(self) -> int:
         client = redis.Redis(port=self.port)
-        return sum(int(client.llen(key)) for key in client.scan_iter() if client.type(key) == b"list")
+        lists = [key for key in client.scan_iter() if client.type(key) == b"list"]
+        return sum(int(client.llen(key)) for key in lists)
 
 
 @pytest.fixture
