@@ -475,3 +475,37 @@ def test_applying_a_batch_of_optins_costs_the_same_queries_whatever_its_size() -
     assert SideEffect.objects.filter(kind="optin_email").count() == 33
     assert Submission.objects.filter(applied_at__isnull=True).count() == 0
     assert Submission.objects.filter(proposal=Submission.Proposal.PENDING).count() == 2
+
+
+def test_the_optin_email_follows_a_changed_form_though_its_template_is_kept() -> None:
+    """The rendered opt-in e-mail is kept across the relay's batches, keyed by the form's
+    version: a title changed in between shows in the next e-mail."""
+    form = newsletter_form()
+    submit(form, email="primera@correo.example", boletin=True)
+    effects_due()
+    form.title_es = "Boletín de movilidad renovado"
+    form.save()
+    submit(form, email="segunda@correo.example", boletin=True)
+    effects_due()
+
+    first, second = mail.outbox
+    assert "renovado" not in first.body
+    assert "Boletín de movilidad renovado" in second.body
+
+
+def test_a_relay_sweep_leaves_rows_arriving_one_by_one_to_the_next_wake() -> None:
+    """A sweep takes everything due and what sending it queued, then stops: two short claims in
+    a row end it, however many rows keep arriving."""
+    from inbound.lib.leases import relay_sweep
+
+    claims = iter([[1, 2, 3], [4, 5], [6], [7], [8]])  # a full batch of 3, then a trickle
+    sent: list[list[int]] = []
+
+    def send(ids: list[int], backend: Any) -> int:
+        sent.append(ids)
+        return len(ids)
+
+    done = relay_sweep(claim=lambda limit: next(claims), send=send, batch=3, budget=60)
+
+    assert sent == [[1, 2, 3], [4, 5], [6]]
+    assert done == 6
